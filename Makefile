@@ -1,0 +1,58 @@
+# The one entry point: every target creates and uses .venv, so a fresh machine needs no other step.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+
+.PHONY: help install serve mock test contract check lint typecheck fmt bundle bench clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install authspec with its dev tools
+
+serve: $(STAMP) ## Run the real service on http://127.0.0.1:8080 (Swagger UI at /api/v1/docs/)
+	$(BIN)/authspec serve --host $(HOST) --port $${PORT:-8080}
+
+mock: $(STAMP) ## Run the stateful mock on http://127.0.0.1:4010
+	$(BIN)/authspec mock --host $(HOST) --port $${PORT:-4010}
+
+test: $(STAMP) ## Run every test (PostgreSQL ones when AUTHSPEC_TEST_POSTGRES_URL is set)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+contract: $(STAMP) ## Run the Schemathesis contract suite against the real app and the mock in-process
+	@echo "make contract: the contract suite is not implemented yet (issue: contract tests)" >&2; exit 2
+
+check: lint typecheck $(STAMP) ## Lint, type-check and validate the spec with the house rules
+	$(BIN)/authspec check
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## mypy --strict
+	$(BIN)/mypy
+
+fmt: $(STAMP) ## Format and autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bundle: $(STAMP) ## Write the resolved contract to build/openapi.json
+	$(BIN)/authspec bundle --out build/openapi.json
+
+bench: $(STAMP) ## Benchmarks (mock vs Prism, service vs bare Starlette)
+	@echo "make bench: benchmarks are not implemented yet (issue: speed and resilience)" >&2; exit 2
+
+clean: ## Remove build output, caches and the virtualenv
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache $(VENV) *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,183 @@
+"""The application factory: one Connexion AsyncApp from the bundled contract.
+
+``create_app`` builds everything a running app needs and nothing at import time: it loads the
+bundle, routes each operation through ``TagResolver`` to the chosen handler root, serves the
+bundle at ``/api/v1/openapi.json`` and Swagger UI at ``/api/v1/docs/``, and installs the error
+renderer so that every failure, Connexion's and Starlette's included, leaves as the envelope.
+The real service (``handlers.app``) and the mock (``mock.app``) call it with their own handler
+root, lifespan and bearer verifier; it imports neither of them.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from connexion import AsyncApp
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from connexion.security import BearerSecurityHandler
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authspec.clock import Clock, SystemClock
+from authspec.errors import Unauthorized
+from authspec.rendering import BodyLimitMiddleware, ErrorRenderer, RouteTable
+from authspec.resolver import Fallback, TagResolver
+from authspec.settings import Settings
+from authspec.spec import API_SPEC, Spec, base_path, load_bundle, path_servers_root
+
+#: ``async (token, request) -> token_info``; raise ``Unauthorized`` to refuse the token.
+BearerVerifier = Callable[[str, Any], Awaitable[dict[str, Any]]]
+Lifespan = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class ExtraApi:
+    """A further document served by the same app (the mock's control API)."""
+
+    spec: Spec
+    handlers: str
+    fallback: Fallback | None = None
+    swagger_ui: bool = True
+
+
+@dataclass
+class AppInfo:
+    """What a built app was made from; tests and the CLI read it as ``app.authspec``."""
+
+    settings: Settings
+    spec: Spec
+    clock: Clock
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+async def refuse_all_tokens(token: str, request: Any) -> dict[str, Any]:
+    """The bearer verifier of an app that has no key store yet: every token is refused."""
+    raise Unauthorized("The access token is not valid", code="invalid_token")
+
+
+def _bearer_handler(verify: BearerVerifier) -> type[BearerSecurityHandler]:
+    class _AppBearer(BearerSecurityHandler):  # type: ignore[misc]
+        # Connexion looks the function up by name from the spec (x-bearerInfoFunc); each app
+        # gets its own verifier instead, so the spec names no Python module.
+        def _resolve_func(self, security_scheme: Mapping[str, Any]) -> BearerVerifier:
+            return verify
+
+    return _AppBearer
+
+
+def split_root_paths(spec: Spec) -> tuple[Spec, Spec | None]:
+    """Split off the path items served at the site root (``servers: [/]``, e.g. the JWKS)."""
+    root_items = {p: item for p, item in spec["paths"].items() if path_servers_root(item)}
+    if not root_items:
+        return spec, None
+    main = dict(spec)
+    main["paths"] = {p: item for p, item in spec["paths"].items() if p not in root_items}
+    root = dict(spec)
+    root["paths"] = {p: {k: v for k, v in item.items() if k != "servers"} for p, item in root_items.items()}
+    root["servers"] = [{"url": "/"}]
+    return main, root
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    handlers: str = "handlers",
+    spec: Spec | None = None,
+    lifespan: Lifespan | None = None,
+    bearer: BearerVerifier | None = None,
+    fallback: Fallback | None = None,
+    extra_apis: Mapping[str, ExtraApi] | None = None,
+    clock: Clock | None = None,
+    middlewares: Sequence[tuple[type, MiddlewarePosition, dict[str, Any]]] = (),
+) -> AsyncApp:
+    """Build the ASGI app of the contract with handlers from ``handlers`` (a package name).
+
+    ``spec`` defaults to the bundle of ``openapi/openapi.yaml``; ``extra_apis`` maps a base path
+    (``/__mock``) to a further document. ``lifespan`` yields the state handlers read from
+    ``connexion.request.state``.
+    """
+    settings = settings or Settings()
+    spec = spec if spec is not None else load_bundle(API_SPEC)
+    clock = clock or SystemClock()
+    main_spec, root_spec = split_root_paths(spec)
+    api_base = base_path(spec)
+    security_map = {"bearer": _bearer_handler(bearer or refuse_all_tokens)}
+
+    app = AsyncApp(__name__, lifespan=lifespan, security_map=security_map)
+    common = {
+        "strict_validation": True,
+        "validate_responses": settings.validate_responses,
+        "security_map": security_map,
+    }
+    routes = RouteTable()
+    routes.add(api_base, main_spec)
+    app.add_api(
+        copy.deepcopy(main_spec),
+        base_path=api_base,
+        resolver=TagResolver(handlers, fallback),
+        swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui_path="/docs"),
+        **common,
+    )
+    if root_spec is not None:
+        routes.add("", root_spec)
+        app.add_api(
+            root_spec,
+            base_path="",
+            resolver=TagResolver(handlers, fallback),
+            swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
+            **common,
+        )
+    for extra_base, extra in (extra_apis or {}).items():
+        routes.add(extra_base, extra.spec)
+        app.add_api(
+            copy.deepcopy(extra.spec),
+            base_path=extra_base,
+            resolver=TagResolver(extra.handlers, extra.fallback),
+            swagger_ui_options=SwaggerUIOptions(
+                serve_spec=False, swagger_ui=extra.swagger_ui, swagger_ui_path="/docs"
+            ),
+            **common,
+        )
+        _serve_document(app, f"{extra_base}/openapi.json", extra.spec)
+
+    # The bundle is served as written: Connexion's own copy would replace `servers` with the
+    # base path and so drop the Production / Development entries Swagger UI offers.
+    _serve_document(app, f"{api_base}/openapi.json", spec)
+
+    renderer = ErrorRenderer(clock=clock, routes=routes)
+    renderer.install(app)
+    app.add_middleware(
+        BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=settings.max_body_bytes
+    )
+    for middleware, position, options in middlewares:
+        app.add_middleware(middleware, position=position, **options)
+    if settings.cors_origins:
+        # Before the exception layer, so that error envelopes carry the CORS headers too.
+        app.add_middleware(
+            CORSMiddleware,
+            position=MiddlewarePosition.BEFORE_EXCEPTION,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Prefer", "X-Mock-Namespace"],
+            expose_headers=["Retry-After", "WWW-Authenticate"],
+            max_age=600,
+        )
+    app.authspec = AppInfo(settings=settings, spec=spec, clock=clock)
+    return app
+
+
+def _serve_document(app: AsyncApp, path: str, document: Spec) -> None:
+    from authspec.envelope import dumps
+
+    body = dumps(document)
+
+    async def openapi_json(request: Request) -> Response:
+        return Response(body, media_type="application/json")
+
+    app.add_url_rule(path, path, openapi_json, methods=["GET"])

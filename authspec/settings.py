@@ -1,0 +1,68 @@
+"""Settings: every knob of authspec, read from ``AUTHSPEC_*`` environment variables.
+
+Names are part of the contract with deployment tooling (DESIGN.md, "How it is run"); durations
+are seconds. Nothing reads the environment at import time: ``Settings()`` is built by the CLI or
+by ``create_app`` when none is given, and tests pass their own. Outside ``dev`` the settings
+refuse what is only safe on a laptop (generated signing keys).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All of authspec's configuration; see the README for what each setting does."""
+
+    model_config = SettingsConfigDict(env_prefix="AUTHSPEC_", extra="ignore", frozen=True)
+
+    env: Literal["dev", "prod"] = "dev"
+    database_url: str = "sqlite:///authspec.db"
+    redis_url: str | None = None
+
+    mail_backend: Literal["console", "smtp", "memory"] = "console"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "authspec <no-reply@localhost>"
+
+    jwt_issuer: str = "authspec"
+    jwt_audience: str = "authspec-api"
+    jwt_private_key_file: Path | None = None
+
+    access_ttl: int = Field(default=3600, ge=1)
+    refresh_ttl: int = Field(default=2_592_000, ge=1)
+    refresh_grace: int = Field(default=10, ge=0)
+    registration_ttl: int = Field(default=900, ge=1)
+    code_ttl: int = Field(default=300, ge=1, le=600)
+    code_resend_after: int = Field(default=60, ge=0)
+    code_max_attempts: int = Field(default=5, ge=1)
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=65_536, ge=1)
+    validate_responses: bool = True
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # A comma-separated list in the environment: AUTHSPEC_CORS_ORIGINS=http://a,http://b
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults_in_prod(self) -> Settings:
+        if self.env == "prod" and self.jwt_private_key_file is None:
+            raise ValueError(
+                "AUTHSPEC_JWT_PRIVATE_KEY_FILE must name the signing key when AUTHSPEC_ENV=prod; "
+                "generated development keys are refused in production"
+            )
+        if self.env == "prod" and self.mail_backend != "smtp":
+            raise ValueError("AUTHSPEC_MAIL_BACKEND must be smtp when AUTHSPEC_ENV=prod")
+        return self
