@@ -55,7 +55,7 @@ class AppInfo:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-async def refuse_all_tokens(token: str, request: Any) -> dict[str, Any]:
+async def refuse_all_tokens(token: str, request: Any) -> dict[str, Any]:  # noqa: ARG001
     """The bearer verifier of an app that has no key store yet: every token is refused."""
     raise Unauthorized("The access token is not valid", code="invalid_token")
 
@@ -138,9 +138,7 @@ def create_app(
             copy.deepcopy(extra.spec),
             base_path=extra_base,
             resolver=TagResolver(extra.handlers, extra.fallback),
-            swagger_ui_options=SwaggerUIOptions(
-                serve_spec=False, swagger_ui=extra.swagger_ui, swagger_ui_path="/docs"
-            ),
+            swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=extra.swagger_ui, swagger_ui_path="/docs"),
             **common,
         )
         _serve_document(app, f"{extra_base}/openapi.json", extra.spec)
@@ -177,7 +175,7 @@ def _serve_document(app: AsyncApp, path: str, document: Spec) -> None:
 
     body = dumps(document)
 
-    async def openapi_json(request: Request) -> Response:
+    async def openapi_json(request: Request) -> Response:  # noqa: ARG001
         return Response(body, media_type="application/json")
 
     app.add_url_rule(path, path, openapi_json, methods=["GET"])

@@ -124,7 +124,7 @@ def check_rules(spec: Spec, design: dict[str, set[str]] | None) -> list[str]:
 
 
 def _requires_bearer(spec: Spec, op: dict[str, Any]) -> bool:
-    security = op.get("security", spec.get("security", []))
+    security = op.get("security", spec.get("security")) or []
     return any("bearerAuth" in requirement for requirement in security)
 
 
@@ -184,7 +184,7 @@ def _check_envelope_example(label: str, status: str, value: dict[str, Any]) -> l
     if status != "default" and str(code) != status:
         problems.append(f"{label}: statusCode {code} differs from the response status {status}")
     if not isinstance(code, int):
-        return problems + [f"{label}: statusCode is not an integer"]
+        return [*problems, f"{label}: statusCode is not an integer"]
     if value.get("isSuccess") is not (code < 400):
         problems.append(f"{label}: isSuccess must be true exactly when the status is below 400")
     if code >= 400:
@@ -197,7 +197,11 @@ def _check_envelope_example(label: str, status: str, value: dict[str, Any]) -> l
 
 
 def _check_link(
-    spec: Spec, by_id: dict[str, tuple[str, str, dict[str, Any]]], source: dict[str, Any], status: str, label: str,
+    spec: Spec,
+    by_id: dict[str, tuple[str, str, dict[str, Any]]],
+    source: dict[str, Any],
+    status: str,
+    label: str,
     link: dict[str, Any],
 ) -> list[str]:
     target_id = link.get("operationId")
@@ -270,6 +274,8 @@ def check_error_catalogue(api_spec: Path) -> list[str]:
     except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
         return [f"cannot read the ErrorCode enum from {common.name}: {exc}"]
     code = all_error_codes()
-    problems = [f"errorCode {c!r} is emitted by authspec.errors but missing from ErrorCode" for c in sorted(code - enum)]
+    problems = [
+        f"errorCode {c!r} is emitted by authspec.errors but missing from ErrorCode" for c in sorted(code - enum)
+    ]
     problems += [f"errorCode {c!r} is in ErrorCode but no error class carries it" for c in sorted(enum - code)]
     return problems

@@ -50,7 +50,9 @@ class RouteTable:
             methods = {m.upper() for m in HTTP_METHODS if m in item}
             if "GET" in methods:
                 methods.add("HEAD")  # Starlette answers HEAD wherever it answers GET
-            pattern = _PARAM.sub("[^/]+", re.escape(prefix.rstrip("/") + template).replace(r"\{", "{").replace(r"\}", "}"))
+            pattern = _PARAM.sub(
+                "[^/]+", re.escape(prefix.rstrip("/") + template).replace(r"\{", "{").replace(r"\}", "}")
+            )
             self._routes.append((re.compile(f"^{pattern}/?$"), methods))
 
     def allowed(self, path: str) -> list[str]:
@@ -142,7 +144,12 @@ class ErrorRenderer:
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over ``max_bytes`` with 413, whether announced or streamed."""
+    """Refuse request bodies over ``max_bytes`` with 413, whether announced or streamed.
+
+    Connexion reads a body only when ``Content-Length`` announces one, so a chunked body would be
+    taken as missing (a wrong 400, or silently ignored). Chunked bodies are therefore buffered here,
+    up to the limit, and passed on with their ``Content-Length``.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -152,17 +159,25 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    announced = int(value)
-                except ValueError:
-                    raise BadRequest("Content-Length is not a number", code="malformed_request") from None
-                if announced > self.max_bytes:
-                    raise self._too_large()
+        headers = dict(scope.get("headers", []))
+        if b"content-length" in headers:
+            try:
+                announced = int(headers[b"content-length"])
+            except ValueError:
+                raise BadRequest("Content-Length is not a number", code="malformed_request") from None
+            if announced > self.max_bytes:
+                raise self._too_large()
+            await self.app(scope, self._counting(receive), send)
+        elif b"transfer-encoding" in headers:
+            scope, receive = await self._buffered(scope, receive)
+            await self.app(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    def _counting(self, receive: Receive) -> Receive:
         received = 0
 
-        async def limited_receive() -> Message:
+        async def counting_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
@@ -171,7 +186,34 @@ class BodyLimitMiddleware:
                     raise self._too_large()
             return message
 
-        await self.app(scope, limited_receive, send)
+        return counting_receive
+
+    async def _buffered(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        kept = [(k, v) for k, v in scope["headers"] if k != b"transfer-encoding"]
+        scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return scope, replay
 
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes")

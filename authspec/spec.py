@@ -75,7 +75,7 @@ def base_path(spec: Spec) -> str:
     from urllib.parse import urlparse
 
     servers = spec.get("servers") or [{"url": "/"}]
-    url = servers[0]["url"]
+    url = str(servers[0]["url"])
     for name, variable in (servers[0].get("variables") or {}).items():
         url = url.replace("{" + name + "}", str(variable.get("default", "")))
     return urlparse(url).path.rstrip("/")

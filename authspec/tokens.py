@@ -28,7 +28,7 @@ from authspec.clock import Clock
 from authspec.errors import Unauthorized
 from authspec.keys import ALGORITHM, Keyring
 
-ACCESS_TOKEN_TYPE = "at+jwt"
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a JOSE media type (RFC 9068), not a secret
 ACCESS_CLAIM_TYPE = "access"
 REQUIRED_CLAIMS = ("sub", "sid", "jti", "iat", "exp", "iss", "aud", "typ")
 
@@ -100,7 +100,12 @@ class AccessTokens:
                 audience=self.audience,
                 issuer=self.issuer,
                 # Time is checked below against the injected clock, not the wall clock.
-                options={"require": list(REQUIRED_CLAIMS), "verify_exp": False, "verify_iat": False, "verify_nbf": False},
+                options={
+                    "require": list(REQUIRED_CLAIMS),
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
         except jwt.PyJWTError:
             raise _invalid() from None

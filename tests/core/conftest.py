@@ -1,0 +1,33 @@
+"""Fixtures of the core tests: apps built from the contract with test handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from authspec.app import create_app
+from authspec.errors import Unauthorized
+from authspec.settings import Settings
+
+FAKE_HANDLERS = "tests.core.fake_handlers"
+
+
+async def accept_named_tokens(token: str, request: Any) -> dict[str, Any]:
+    """Test verifier: ``good-<name>`` is a token of user ``<name>``."""
+    if not token.startswith("good-"):
+        raise Unauthorized("The access token is not valid", code="invalid_token")
+    return {"sub": token.removeprefix("good-"), "sid": "s1"}
+
+
+def make_client(**settings: Any) -> TestClient:
+    app = create_app(Settings(**settings), handlers=FAKE_HANDLERS, bearer=accept_named_tokens)
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    with make_client() as test_client:
+        yield test_client

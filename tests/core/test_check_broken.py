@@ -1,0 +1,102 @@
+"""``authspec check`` fails, naming the problem, on deliberately broken copies of the contract."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from authspec.cli import main
+from authspec.spec import SPEC_DIR
+
+
+def _edit(relative: str, old: str, new: str) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        target = root / relative
+        text = target.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {relative}"
+        target.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    return apply
+
+
+BREAKAGES = {
+    "missing 401": (
+        _edit(
+            "paths/sessions.yaml",
+            "      '401':\n        $ref: '../components/common.yaml#/responses/Unauthorized'\n",
+            "",
+        ),
+        "does not declare a 401",
+    ),
+    "example against schema": (
+        _edit(
+            "paths/auth.yaml", "data: {expiresIn: 300, resendAfter: 60}", "data: {expiresIn: '300', resendAfter: 60}"
+        ),
+        "does not match its schema",
+    ),
+    "statusCode differs": (
+        _edit(
+            "paths/sessions.yaml",
+            "statusCode: 200\n                  data: {revokedSessions: 2}",
+            "statusCode: 201\n                  data: {revokedSessions: 2}",
+        ),
+        "differs from the response status",
+    ),
+    "generic message": (
+        _edit(
+            "components/common.yaml",
+            "errors: [Authentication required, No bearer token was sent]",
+            "errors: [Unauthorized, No bearer token was sent]",
+        ),
+        "generic message",
+    ),
+    "link to nowhere": (
+        _edit(
+            "paths/sessions.yaml",
+            "operationId: revokeSession\n            description",
+            "operationId: revokeSessions\n            description",
+        ),
+        "no operation 'revokeSessions'",
+    ),
+    "link pointer": (
+        _edit(
+            "paths/auth.yaml",
+            "refreshToken: '$response.body#/data/tokens/refreshToken'",
+            "refreshToken: '$response.body#/data/token/refreshToken'",
+        ),
+        "does not resolve",
+    ),
+    "production warning": (
+        _edit("paths/tokens.yaml", "**Production warning:**", "Warning:"),
+        "production warning",
+    ),
+    "unknown error code": (
+        _edit(
+            "components/common.yaml", "      - service_unavailable\n", "      - service_unavailable\n      - teapot\n"
+        ),
+        "'teapot'",
+    ),
+    "invalid document": (
+        _edit("openapi.yaml", "openapi: 3.0.3", "openapi: 3.0.3\nwebhooks: 12"),
+        "openapi-spec-validator",
+    ),
+    "dangling ref": (
+        _edit("paths/auth.yaml", "#/schemas/CodeSentEnvelope", "#/schemas/NoSuchEnvelope"),
+        "openapi.yaml",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BREAKAGES))
+def test_check_fails_on_a_broken_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    root = tmp_path / "openapi"
+    shutil.copytree(SPEC_DIR, root)
+    assert main(["check", "--spec", str(root / "openapi.yaml"), "--admin-spec", str(root / "mock-admin.yaml")]) == 0
+    breakage, expected = BREAKAGES[name]
+    breakage(root)
+    assert main(["check", "--spec", str(root / "openapi.yaml"), "--admin-spec", str(root / "mock-admin.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert expected in err, err

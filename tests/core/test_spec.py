@@ -1,0 +1,155 @@
+"""The contract validates, bundles deterministically, and holds every operation of DESIGN.md."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+
+from authspec.checks import REQUIRED_RESPONSES, check_documents, check_rules
+from authspec.cli import main
+from authspec.spec import ADMIN_SPEC, API_SPEC, iter_operations, load_bundle
+from tests.helpers import validate
+
+#: DESIGN.md's operation table: operationId → (method, path, tag, needs a bearer token).
+DESIGN_OPERATIONS = {
+    "requestEmailCode": ("post", "/auth/email/request-code", "auth", False),
+    "verifyEmailCode": ("post", "/auth/email/verify", "auth", False),
+    "completeRegistration": ("post", "/auth/register", "auth", False),
+    "refreshToken": ("post", "/auth/refresh", "tokens", False),
+    "revokeRefreshToken": ("post", "/auth/revoke-token", "tokens", True),
+    "logout": ("post", "/auth/logout", "sessions", True),
+    "listSessions": ("get", "/auth/sessions", "sessions", True),
+    "revokeSession": ("post", "/sessions/{id}/revoke", "sessions", True),
+    "getCurrentUser": ("get", "/auth/me", "auth", True),
+    "getJwks": ("get", "/.well-known/jwks.json", "tokens", False),
+}
+
+
+def test_the_spec_is_valid_for_openapi_spec_validator() -> None:
+    from jsonschema_path import SchemaPath
+    from openapi_spec_validator import OpenAPIV30SpecValidator
+    from openapi_spec_validator.readers import read_from_filename
+
+    for path in (API_SPEC, ADMIN_SPEC):
+        raw, base_uri = read_from_filename(str(path))
+        assert raw["openapi"] == "3.0.3"
+        errors = list(OpenAPIV30SpecValidator(SchemaPath.from_dict(raw, base_uri=base_uri)).iter_errors())
+        assert errors == [], [e.message for e in errors]
+
+
+def test_prance_bundles_without_warnings() -> None:
+    import prance
+
+    for path in (API_SPEC, ADMIN_SPEC):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            spec = prance.ResolvingParser(str(path), backend="openapi-spec-validator", strict=True).specification
+        assert "$ref" not in json.dumps(spec)
+
+
+def test_the_house_rules_hold() -> None:
+    assert check_documents() == []
+
+
+def test_every_design_operation_is_there_exactly() -> None:
+    spec = load_bundle()
+    found = {op["operationId"]: (method, path, op) for path, method, op in iter_operations(spec)}
+    assert set(found) == set(DESIGN_OPERATIONS)
+    for op_id, (method, path, tag, bearer) in DESIGN_OPERATIONS.items():
+        f_method, f_path, op = found[op_id]
+        assert (f_method, f_path) == (method, path), op_id
+        assert op["tags"] == [tag], op_id
+        assert ("security" in op and op["security"] == [{"bearerAuth": []}]) is bearer, op_id
+        assert REQUIRED_RESPONSES[op_id] <= set(op["responses"]), op_id
+
+
+def test_servers_offer_production_and_development() -> None:
+    spec = load_bundle()
+    descriptions = [server["description"] for server in spec["servers"]]
+    assert descriptions[0].startswith("Production") and descriptions[1].startswith("Development")
+    assert spec["servers"][0]["url"].endswith("/api/v1")
+    jwks_servers = spec["paths"]["/.well-known/jwks.json"]["servers"]
+    assert [s["description"] for s in jwks_servers] == ["Production", "Development (mock)"]
+
+
+def test_bearer_scheme_tells_users_to_omit_the_prefix() -> None:
+    scheme = load_bundle()["components"]["securitySchemes"]["bearerAuth"]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    assert "without the `Bearer` prefix" in scheme["description"]
+
+
+def test_request_schemas_are_strict() -> None:
+    for path, method, op in iter_operations(load_bundle()):
+        schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+        if schema is not None:
+            assert schema["additionalProperties"] is False, f"{method} {path}"
+
+
+def _examples(spec: dict) -> list[tuple[str, dict, object]]:  # type: ignore[type-arg]
+    found = []
+    for _path, _method, op in iter_operations(spec):
+        for status, response in op["responses"].items():
+            for media in response.get("content", {}).values():
+                for name, example in media.get("examples", {}).items():
+                    found.append((f"{op['operationId']} {status} {name}", media["schema"], example["value"]))
+    return found
+
+
+@pytest.mark.parametrize("document", [API_SPEC, ADMIN_SPEC], ids=["api", "admin"])
+def test_every_response_example_validates(document: Path) -> None:
+    examples = _examples(load_bundle(document))
+    assert len(examples) > 20
+    for label, schema, value in examples:
+        try:
+            validate(schema, value)
+        except AssertionError as exc:
+            raise AssertionError(f"{label}: {exc}") from None
+
+
+def test_links_chain_login_to_the_token_consumers() -> None:
+    spec = load_bundle()
+    verify_links = spec["paths"]["/auth/email/verify"]["post"]["responses"]["200"]["links"]
+    assert {link["operationId"] for link in verify_links.values()} >= {
+        "refreshToken",
+        "revokeRefreshToken",
+        "logout",
+        "listSessions",
+        "getCurrentUser",
+    }
+    assert verify_links["listSessions"]["parameters"]["header.Authorization"].startswith("Bearer {$response.body#")
+    register_links = spec["paths"]["/auth/register"]["post"]["responses"]["201"]["links"]
+    assert "refreshToken" in {link["operationId"] for link in register_links.values()}
+    list_links = spec["paths"]["/auth/sessions"]["get"]["responses"]["200"]["links"]
+    assert list_links["revokeSession"]["parameters"]["path.id"] == "$response.body#/data/0/id"
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_bundle_is_deterministic(tmp_path: Path, fmt: str) -> None:
+    first, second = tmp_path / f"a.{fmt}", tmp_path / f"b.{fmt}"
+    assert main(["bundle", "--out", str(first)]) == 0
+    assert main(["bundle", "--out", str(second)]) == 0
+    assert first.read_bytes() == second.read_bytes()
+    text = first.read_text(encoding="utf-8")
+    loaded = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+    assert loaded == load_bundle()
+    if fmt == "yaml":
+        assert "&id" not in text and "*id" not in text  # no anchors from prance's structural sharing
+
+
+def test_bundle_is_accepted_by_the_validator_as_one_file(tmp_path: Path) -> None:
+    from openapi_spec_validator import validate as validate_spec
+
+    out = tmp_path / "openapi.json"
+    assert main(["bundle", "--out", str(out)]) == 0
+    validate_spec(json.loads(out.read_text(encoding="utf-8")))
+
+
+def test_check_rules_are_not_vacuous() -> None:
+    # Sanity: the rules do find problems in a document that breaks them.
+    spec = load_bundle()
+    del spec["paths"]["/auth/refresh"]["post"]["summary"]
+    assert any("refreshToken" in p and "summary" in p for p in check_rules(spec, design=REQUIRED_RESPONSES))
