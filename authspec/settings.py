@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     code_ttl: int = Field(default=300, ge=1, le=600)
     code_resend_after: int = Field(default=60, ge=0)
     code_max_attempts: int = Field(default=5, ge=1)
+    # Per client IP, fixed windows (Supabase's hosted defaults): code requests and verify attempts.
+    code_ip_limit: int = Field(default=30, ge=1)
+    code_ip_window: int = Field(default=300, ge=1)
+    verify_ip_limit: int = Field(default=30, ge=1)
+    verify_ip_window: int = Field(default=300, ge=1)
+    # lastActiveAt is written at most this often per session by authenticated requests.
+    session_touch_interval: int = Field(default=60, ge=0)
+
+    # The real service's storage: a PostgreSQL schema (search_path) and migrations on start.
+    database_schema: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+    migrate_on_start: bool = True
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=65_536, ge=1)

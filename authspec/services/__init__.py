@@ -1,0 +1,58 @@
+"""The domain services: every rule of login, tokens and sessions, free of HTTP and SQL.
+
+``build_services`` wires them from their seams — a ``Repository`` and a ``RateLimiter``
+(``authspec.services.ports``), a ``Mailer``, the signing keyring, a clock and the settings — so
+the real service (SQLAlchemy, Redis, SMTP) and the mock (in memory) run the same rules.
+Handlers make one call into ``Services.auth``, ``.tokens`` or ``.sessions``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from authspec.clock import Clock
+from authspec.keys import Keyring
+from authspec.services.auth import AuthService
+from authspec.services.ports import Mailer, RateLimiter, Repository
+from authspec.services.secrets import ServiceSecrets
+from authspec.services.sessions import SessionService
+from authspec.services.tokens import TokenService
+from authspec.settings import Settings
+from authspec.tokens import AccessTokens
+
+
+@dataclass(frozen=True)
+class Services:
+    auth: AuthService
+    tokens: TokenService
+    sessions: SessionService
+    clock: Clock
+    repo: Repository
+
+
+def build_services(
+    *,
+    repo: Repository,
+    limiter: RateLimiter,
+    mailer: Mailer,
+    keyring: Keyring,
+    clock: Clock,
+    settings: Settings,
+    secrets: ServiceSecrets | None = None,
+) -> Services:
+    """The three services over one set of seams (``secrets`` default: derived from ``keyring``)."""
+    secrets = secrets or ServiceSecrets.from_keyring(keyring)
+    access = AccessTokens(
+        keyring, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=settings.access_ttl, clock=clock
+    )
+    tokens = TokenService(repo, access, secrets, clock, settings)
+    return Services(
+        auth=AuthService(repo, limiter, mailer, tokens, secrets, clock, settings),
+        tokens=tokens,
+        sessions=SessionService(repo, access, clock, settings),
+        clock=clock,
+        repo=repo,
+    )
+
+
+__all__ = ["Services", "build_services"]

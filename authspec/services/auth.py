@@ -1,0 +1,202 @@
+"""Login rules: email codes, registration and the current user.
+
+Codes: six CSPRNG digits, stored as a keyed hash, ``code_ttl`` seconds of life, single use, only
+the latest per email; every check is an attempt counted atomically *before* the comparison, so
+of N parallel guesses at most ``code_max_attempts`` are ever compared, and the last allowed wrong
+one voids the code (429 ``too_many_attempts``). A resend keeps the attempt count of a live code.
+Requests are limited per email (``code_resend_after``, a cooldown) and per client IP. The answer
+to a code request does not depend on whether the email has an account: unknown emails get a code
+too, and verifying it leads to registration (a single-use registration token), which grants no
+other access.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from datetime import timedelta
+
+from authspec.clock import Clock
+from authspec.errors import Conflict, ServiceUnavailable, TooManyRequests, Unauthorized
+from authspec.mail import compose_code_message
+from authspec.services.ports import (
+    ClientInfo,
+    DuplicateEmail,
+    EmailCode,
+    Mailer,
+    RateLimiter,
+    RegistrationToken,
+    Repository,
+    User,
+)
+from authspec.services.results import Authenticated, CodeSent, Registered, RegistrationRequired
+from authspec.services.secrets import ServiceSecrets
+from authspec.services.tokens import TokenService
+from authspec.settings import Settings
+from authspec.tokens import hash_token, new_code, new_opaque_token
+
+log = logging.getLogger("authspec.auth")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _email_key(email: str) -> str:
+    # Limiter keys name no address: a digest is enough to tell emails apart.
+    return hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _invalid_code() -> Unauthorized:
+    return Unauthorized("The code is wrong or has expired", code="invalid_code")
+
+
+class AuthService:
+    def __init__(
+        self,
+        repo: Repository,
+        limiter: RateLimiter,
+        mailer: Mailer,
+        tokens: TokenService,
+        secrets: ServiceSecrets,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        self.repo = repo
+        self.limiter = limiter
+        self.mailer = mailer
+        self.tokens = tokens
+        self.secrets = secrets
+        self.clock = clock
+        self.settings = settings
+
+    async def _limit(self, key: str, limit: int, window: int, message: str) -> None:
+        retry_after = await self.limiter.hit(key, limit=limit, window=window, now=self.clock.now())
+        if retry_after:
+            raise TooManyRequests(message.format(retry_after=retry_after), retry_after=retry_after)
+
+    async def request_code(self, email: str, client: ClientInfo) -> CodeSent:
+        """Send a new code to ``email`` (whether or not it has an account)."""
+        s = self.settings
+        email = normalize_email(email)
+        await self._limit(
+            f"code-ip:{client.ip or '-'}", s.code_ip_limit, s.code_ip_window, "Try again in {retry_after} seconds"
+        )
+        if s.code_resend_after > 0:
+            await self._limit(
+                f"code-email:{_email_key(email)}", 1, s.code_resend_after, "Try again in {retry_after} seconds"
+            )
+        now = self.clock.now()
+        code = new_code()
+        await self.repo.replace_email_code(
+            EmailCode(
+                id=str(uuid.uuid4()),
+                email=email,
+                code_hash=self.secrets.codes.hash(email, code),
+                created_at=now,
+                expires_at=now + timedelta(seconds=s.code_ttl),
+            ),
+            max_attempts=s.code_max_attempts,
+        )
+        try:
+            await self.mailer.send(compose_code_message(email, code, expires_in=s.code_ttl, sent_at=now))
+        except Exception as exc:
+            log.error("the code email could not be sent", extra={"event": "mail.failed", "error": type(exc).__name__})
+            raise ServiceUnavailable("The code could not be sent; try again later") from exc
+        log.info("code sent", extra={"event": "code.sent"})
+        return CodeSent(expires_in=s.code_ttl, resend_after=s.code_resend_after)
+
+    def _too_many(self, code: EmailCode) -> TooManyRequests:
+        wait = (code.created_at + timedelta(seconds=self.settings.code_resend_after) - self.clock.now()).total_seconds()
+        return TooManyRequests(
+            "Too many wrong codes; request a new code", code="too_many_attempts", retry_after=max(1, int(wait) + 1)
+        )
+
+    async def verify_code(
+        self, email: str, code: str, *, device_name: str | None, client: ClientInfo
+    ) -> Authenticated | RegistrationRequired:
+        """Check ``code``: log an existing user in, or hand a new email a registration token."""
+        s = self.settings
+        email = normalize_email(email)
+        await self._limit(
+            f"verify-ip:{client.ip or '-'}", s.verify_ip_limit, s.verify_ip_window, "Try again in {retry_after} seconds"
+        )
+        now = self.clock.now()
+        stored = await self.repo.get_email_code(email)
+        if stored is None or stored.consumed_at is not None or now >= stored.expires_at:
+            raise _invalid_code()
+        if stored.attempts >= s.code_max_attempts:
+            raise self._too_many(stored)
+        attempts = await self.repo.register_code_attempt(email, stored.id, max_attempts=s.code_max_attempts)
+        if attempts is None:
+            latest = await self.repo.get_email_code(email)
+            if latest is not None and latest.id == stored.id and latest.consumed_at is None:
+                raise self._too_many(latest)
+            raise _invalid_code()
+        if not self.secrets.codes.matches(email, code, stored.code_hash):
+            log.info("wrong code", extra={"event": "code.wrong", "attempts": attempts})
+            if attempts >= s.code_max_attempts:
+                raise self._too_many(stored)
+            raise _invalid_code()
+        if not await self.repo.consume_email_code(email, stored.id, now):
+            raise _invalid_code()
+
+        user = await self.repo.get_user_by_email(email)
+        if user is not None:
+            pair = await self.tokens.start_session(user, device_name=device_name, client=client)
+            log.info("logged in", extra={"event": "login", "user_id": user.id, "session_id": pair.session_id})
+            return Authenticated(tokens=pair, user=user)
+        plain = new_opaque_token()
+        await self.repo.put_registration_token(
+            RegistrationToken(
+                token_hash=hash_token(plain),
+                email=email,
+                created_at=now,
+                expires_at=now + timedelta(seconds=s.registration_ttl),
+            )
+        )
+        log.info("registration required", extra={"event": "registration.required"})
+        return RegistrationRequired(registration_token=plain, expires_in=s.registration_ttl)
+
+    async def complete_registration(
+        self,
+        registration_token: str,
+        *,
+        first_name: str,
+        last_name: str,
+        device_name: str | None,
+        client: ClientInfo,
+    ) -> Registered:
+        """Create the user a registration token was issued for, with a first session."""
+        now = self.clock.now()
+        token_hash = hash_token(registration_token)
+        token = await self.repo.get_registration_token(token_hash)
+        invalid = Unauthorized("The registration token is invalid or has expired", code="invalid_registration_token")
+        if token is None or token.consumed_at is not None or now >= token.expires_at:
+            raise invalid
+        already = Conflict("An account already exists for this email", code="already_registered")
+        if await self.repo.get_user_by_email(token.email) is not None:
+            raise already
+        if not await self.repo.consume_registration_token(token_hash, now):
+            raise invalid
+        user = User(
+            id=str(uuid.uuid4()),
+            email=token.email,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            created_at=now,
+        )
+        try:
+            await self.repo.create_user(user)
+        except DuplicateEmail:
+            raise already from None
+        pair = await self.tokens.start_session(user, device_name=device_name, client=client)
+        log.info("registered", extra={"event": "registered", "user_id": user.id, "session_id": pair.session_id})
+        return Registered(tokens=pair, user=user)
+
+    async def current_user(self, user_id: str) -> User:
+        user = await self.repo.get_user(user_id)
+        if user is None:  # the session check passed, so the user was deleted in between
+            raise Unauthorized("The session of this token has ended", code="session_ended")
+        return user

@@ -1,0 +1,267 @@
+"""The ports of the domain services: the records they work on and the interfaces they persist through.
+
+The services in ``authspec.services`` hold every rule (code lifetime and attempts, registration,
+rotation with grace and reuse detection, the absolute session lifetime, revocation, logout
+scopes); they reach the world only through the Protocols of this module. The real service
+implements them with SQLAlchemy (``authspec.storage``) and Redis, the mock in memory
+(``mock.world``). Both must give every method the atomicity its docstring states: concurrent
+requests meet there, and the rules are only as good as these guarantees.
+
+Conventions:
+- Every instant is a timezone-aware UTC ``datetime`` from the service's clock; implementations
+  never read the wall clock themselves (the mock moves its clock).
+- Ids are UUID4 strings; emails are stored as given (the services normalise them to lower case).
+- Secrets are never stored: ``token_hash`` / ``code_hash`` are what the services computed.
+- "Atomic" means: a single, linearisable step with respect to every other method of the same
+  repository, across processes and instances sharing the store (row locks or single conditional
+  statements in SQL; one lock or no ``await`` inside the step in memory).
+- Records are immutable snapshots; methods return fresh ones.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    email: str
+    first_name: str
+    last_name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Session:
+    """A login: created by verify or register, ended by logout, revocation or reuse detection.
+
+    ``expires_at`` is the absolute lifetime (created_at + refresh TTL); rotation never moves it.
+    ``revoked_reason`` is one of ``REVOKE_REASONS``.
+    """
+
+    id: str
+    user_id: str
+    created_at: datetime
+    last_active_at: datetime
+    expires_at: datetime
+    ip: str | None = None
+    user_agent: str | None = None
+    device_name: str | None = None
+    revoked_at: datetime | None = None
+    revoked_reason: str | None = None
+
+    def active_at(self, now: datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+
+#: Why a session ended (stored for audit; never shown to other users).
+REVOKE_REASONS = ("logout", "revoked", "refresh_token_revoked", "refresh_token_reused")
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    """One link of a session's refresh-token chain.
+
+    ``rotated_at``/``successor_hash`` are set once, when the token is exchanged; ``revoked_at``
+    when its session ends or it is revoked on its own.
+    """
+
+    token_hash: str
+    session_id: str
+    user_id: str
+    created_at: datetime
+    expires_at: datetime
+    parent_hash: str | None = None
+    rotated_at: datetime | None = None
+    successor_hash: str | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EmailCode:
+    """The latest login code of an email (there is at most one per email)."""
+
+    id: str
+    email: str
+    code_hash: str
+    created_at: datetime
+    expires_at: datetime
+    attempts: int = 0
+    consumed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RegistrationToken:
+    """Proof that an unknown email passed a code check; single use, short-lived."""
+
+    token_hash: str
+    email: str
+    created_at: datetime
+    expires_at: datetime
+    consumed_at: datetime | None = None
+
+
+class RotateOutcome(enum.Enum):
+    """What ``Repository.rotate_refresh_token`` did."""
+
+    ROTATED = "rotated"  # the parent was current; it is now rotated and the successor stored
+    ALREADY_ROTATED = "already_rotated"  # someone rotated it first; nothing changed
+    INACTIVE = "inactive"  # unknown, revoked or expired token, or its session ended; nothing changed
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """Where a request came from, as the handler saw it (shown in the session list)."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class CodeMessage:
+    """A login-code email, composed by ``authspec.mail.compose_code_message``."""
+
+    to: str
+    subject: str
+    body: str
+    code: str
+    sent_at: datetime
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class DuplicateEmail(Exception):
+    """``create_user`` found a user with that email already."""
+
+
+@runtime_checkable
+class Repository(Protocol):
+    """All persistence of the domain services."""
+
+    # -- users -------------------------------------------------------------------------------
+    async def get_user(self, user_id: str) -> User | None: ...
+
+    async def get_user_by_email(self, email: str) -> User | None: ...
+
+    async def create_user(self, user: User) -> None:
+        """Insert; raises ``DuplicateEmail`` when the email is taken (atomic: a unique constraint)."""
+        ...
+
+    # -- email codes -------------------------------------------------------------------------
+    async def replace_email_code(self, code: EmailCode, *, max_attempts: int) -> EmailCode:
+        """Make ``code`` the email's only code, superseding any previous one, and return it as stored.
+
+        Atomic. The wrong-attempt counter survives a resend: when the previous code is still live
+        at ``code.created_at`` (not expired, not consumed, ``attempts < max_attempts``), the new
+        code starts with the previous code's ``attempts``; otherwise with ``code.attempts``.
+        """
+        ...
+
+    async def get_email_code(self, email: str) -> EmailCode | None: ...
+
+    async def register_code_attempt(self, email: str, code_id: str, *, max_attempts: int) -> int | None:
+        """Count one attempt against the email's code ``code_id`` and return the new count.
+
+        Atomic increment: N concurrent calls are N attempts. Returns None (and counts nothing)
+        when the email's code is no longer ``code_id`` (superseded), is consumed, or already has
+        ``max_attempts`` attempts.
+        """
+        ...
+
+    async def consume_email_code(self, email: str, code_id: str, now: datetime) -> bool:
+        """Mark code ``code_id`` used; True for exactly one caller (compare-and-set on ``consumed_at``)."""
+        ...
+
+    # -- registration tokens ------------------------------------------------------------------
+    async def put_registration_token(self, token: RegistrationToken) -> None: ...
+
+    async def get_registration_token(self, token_hash: str) -> RegistrationToken | None: ...
+
+    async def consume_registration_token(self, token_hash: str, now: datetime) -> bool:
+        """Mark it used; True for exactly one caller, and only while ``now < expires_at``."""
+        ...
+
+    # -- sessions and refresh tokens ------------------------------------------------------------
+    async def start_session(self, session: Session, refresh: RefreshToken) -> None:
+        """Insert a session with its first refresh token, both or neither."""
+        ...
+
+    async def get_session(self, session_id: str) -> Session | None: ...
+
+    async def list_active_sessions(self, user_id: str, now: datetime) -> list[Session]:
+        """The user's sessions with ``revoked_at`` unset and ``expires_at > now``, newest first."""
+        ...
+
+    async def touch_session(self, session_id: str, now: datetime) -> None:
+        """Set ``last_active_at = now`` when it is earlier (never moves it back)."""
+        ...
+
+    async def revoke_session(self, session_id: str, now: datetime, reason: str) -> bool:
+        """End one session and revoke all its refresh tokens.
+
+        Atomic compare-and-set: True only for the call that ended it (``revoked_at`` was unset);
+        serialised with ``rotate_refresh_token`` of the same session, so no rotation succeeds
+        after this returns.
+        """
+        ...
+
+    async def revoke_user_sessions(
+        self, user_id: str, now: datetime, reason: str, *, except_session_id: str | None = None
+    ) -> list[str]:
+        """End every active session of the user except ``except_session_id``; return the ids ended
+        by this call (same guarantees as ``revoke_session`` for each)."""
+        ...
+
+    async def get_refresh_token(self, token_hash: str) -> RefreshToken | None: ...
+
+    async def rotate_refresh_token(self, parent_hash: str, successor: RefreshToken, now: datetime) -> RotateOutcome:
+        """Exchange the parent for ``successor`` if, and only if, it is still current.
+
+        Atomic, serialised per session with ``revoke_session``: if the parent exists, is not
+        rotated or revoked, ``now < parent.expires_at`` and its session is active at ``now``, then
+        set the parent's ``rotated_at = now`` and ``successor_hash``, insert ``successor`` and set
+        the session's ``last_active_at = now`` → ROTATED. If the parent was rotated already →
+        ALREADY_ROTATED. Otherwise → INACTIVE. Of N concurrent calls for one parent at most one
+        gets ROTATED.
+        """
+        ...
+
+    async def revoke_refresh_token(self, token_hash: str, now: datetime) -> bool:
+        """Mark one refresh token revoked; True only for the call that did (compare-and-set)."""
+        ...
+
+    # -- operations -----------------------------------------------------------------------------
+    async def ping(self) -> None:
+        """Raise when the store is unreachable (readiness)."""
+        ...
+
+    async def purge_expired(self, before: datetime) -> int:
+        """Delete codes, registration tokens and ended sessions (with their refresh tokens) that
+        expired or ended before ``before``; return how many rows went. Housekeeping only."""
+        ...
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    """Shared counters for cooldowns and per-IP limits (database or Redis; memory in the mock)."""
+
+    async def hit(self, key: str, *, limit: int, window: int, now: datetime) -> int:
+        """Count one event for ``key`` and return 0 when it is within ``limit`` events per window,
+        else the seconds (>= 1) until the window reopens.
+
+        Atomic: N concurrent hits count N. The window is fixed and starts at the first event after
+        the previous window ended, so ``limit=1`` is a cooldown of ``window`` seconds.
+        """
+        ...
+
+
+@runtime_checkable
+class Mailer(Protocol):
+    """Delivers login-code emails (console, SMTP, or an in-memory outbox)."""
+
+    async def send(self, message: CodeMessage) -> None:
+        """Deliver or raise; must not block the event loop."""
+        ...

@@ -1,0 +1,73 @@
+"""Session rules: the bearer check of every authenticated request, the session list, revocation, logout.
+
+An access token is only as good as its session: ``authenticate`` verifies the JWT and then asks
+the store whether the session is still active, so logout, revocation and reuse detection take
+effect on the very next request, on every instance sharing the store. ``lastActiveAt`` is written
+at most once per ``session_touch_interval`` to keep reads cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from authspec.clock import Clock
+from authspec.errors import Conflict, NotFound, Unauthorized
+from authspec.services.ports import Repository
+from authspec.services.results import LoggedOut, LogoutScope, Principal, RevokedSession, SessionList
+from authspec.settings import Settings
+from authspec.tokens import AccessTokens
+
+log = logging.getLogger("authspec.sessions")
+
+
+class SessionService:
+    def __init__(self, repo: Repository, access: AccessTokens, clock: Clock, settings: Settings) -> None:
+        self.repo = repo
+        self.access = access
+        self.clock = clock
+        self.settings = settings
+
+    async def authenticate(self, access_token: str) -> dict[str, Any]:
+        """``token_info`` of a valid access token whose session is active; ``Unauthorized`` otherwise."""
+        claims = self.access.verify(access_token)
+        now = self.clock.now()
+        session = await self.repo.get_session(claims.sid)
+        if session is None or session.user_id != claims.sub or not session.active_at(now):
+            raise Unauthorized("The session of this token has ended", code="session_ended")
+        if (now - session.last_active_at).total_seconds() >= self.settings.session_touch_interval:
+            await self.repo.touch_session(session.id, now)
+        return claims.as_token_info()
+
+    async def list(self, principal: Principal) -> SessionList:
+        """The caller's active sessions, newest first; the caller's own is ``current``."""
+        sessions = await self.repo.list_active_sessions(principal.user_id, self.clock.now())
+        return SessionList(sessions=sessions, current_id=principal.session_id)
+
+    async def revoke(self, principal: Principal, session_id: str) -> RevokedSession:
+        """End one of the caller's sessions (the current one included)."""
+        now = self.clock.now()
+        session = await self.repo.get_session(session_id.lower())
+        if session is None or session.user_id != principal.user_id:
+            raise NotFound("No such session", code="session_not_found")
+        if not session.active_at(now) or not await self.repo.revoke_session(session.id, now, "revoked"):
+            raise Conflict("The session has already ended", code="session_already_revoked")
+        log.info(
+            "session revoked",
+            extra={"event": "session.revoked", "session_id": session.id, "user_id": principal.user_id},
+        )
+        return RevokedSession(id=session.id, revoked_at=now)
+
+    async def logout(self, principal: Principal, scope: LogoutScope = "all") -> LoggedOut:
+        """End the caller's sessions: all of them, only the current one, or all the others."""
+        now = self.clock.now()
+        if scope == "current":
+            ended = 1 if await self.repo.revoke_session(principal.session_id, now, "logout") else 0
+        else:
+            keep = principal.session_id if scope == "others" else None
+            ended = len(await self.repo.revoke_user_sessions(principal.user_id, now, "logout", except_session_id=keep))
+        log.info(
+            "logged out",
+            extra={"event": "session.logout", "user_id": principal.user_id, "scope": scope, "ended": ended},
+        )
+        return LoggedOut(revoked_sessions=ended)

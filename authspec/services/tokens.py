@@ -1,0 +1,202 @@
+"""Token rules: starting a session with its first token pair, refresh rotation, refresh-token revocation.
+
+Refresh tokens are opaque (256 bits), stored as SHA-256 and rotated on every use. The successor
+of a token is derived from it with a server secret (``ServiceSecrets.successor_of``), so every
+request that presents the same parent inside the grace window gets the same successor — and,
+because the access token of a rotation is built from the rotation's instant and a jti derived
+from the successor, the very same pair. A rotated token presented after the window, or a
+grandparent presented at any time, revokes the whole session (``refresh_token_reused``). A
+session's absolute lifetime is fixed when it starts; refresh and access tokens never outlive it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+
+from authspec.clock import Clock
+from authspec.errors import Conflict, Forbidden, NotFound, Unauthorized
+from authspec.keys import ALGORITHM
+from authspec.services.ports import ClientInfo, RefreshToken, Repository, RotateOutcome, Session, User
+from authspec.services.results import Principal, RevokedToken, TokenPair
+from authspec.services.secrets import ServiceSecrets
+from authspec.settings import Settings
+from authspec.tokens import ACCESS_CLAIM_TYPE, ACCESS_TOKEN_TYPE, AccessTokens, hash_token, new_opaque_token
+
+log = logging.getLogger("authspec.tokens")
+
+_JTI_NAMESPACE = uuid.UUID("5b0f3a5e-2d43-4c39-9a51-7d0f8c2e6a10")
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(1, int(delta.total_seconds()))
+
+
+def _invalid_refresh() -> Unauthorized:
+    return Unauthorized("The refresh token is invalid, expired or revoked", code="invalid_refresh_token")
+
+
+class TokenService:
+    """Issues token pairs and rotates, revokes and checks refresh tokens."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        access: AccessTokens,
+        secrets: ServiceSecrets,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        self.repo = repo
+        self.access = access
+        self.secrets = secrets
+        self.clock = clock
+        self.settings = settings
+
+    # -- issuing ---------------------------------------------------------------------------------
+    def _access_token(self, user_id: str, session: Session, *, issued_at: datetime, jti: str) -> tuple[str, int]:
+        """A signed access token built only from its inputs (same inputs, same token)."""
+        expires = min(issued_at + timedelta(seconds=self.settings.access_ttl), session.expires_at)
+        claims = {
+            "sub": user_id,
+            "sid": session.id,
+            "jti": jti,
+            "iat": int(issued_at.timestamp()),
+            "exp": int(expires.timestamp()),
+            "iss": self.access.issuer,
+            "aud": self.access.audience,
+            "typ": ACCESS_CLAIM_TYPE,
+        }
+        key = self.access.keyring.active
+        token = jwt.encode(
+            claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
+        )
+        return token, _seconds(expires - self.clock.now())
+
+    def _pair(
+        self, user_id: str, session: Session, refresh: str, refresh_expires: datetime, issued_at: datetime
+    ) -> TokenPair:
+        jti = str(uuid.uuid5(_JTI_NAMESPACE, hash_token(refresh)))
+        access, expires_in = self._access_token(user_id, session, issued_at=issued_at, jti=jti)
+        return TokenPair(
+            access_token=access,
+            refresh_token=refresh,
+            expires_in=expires_in,
+            refresh_expires_in=_seconds(refresh_expires - self.clock.now()),
+            session_id=session.id,
+        )
+
+    async def start_session(self, user: User, *, device_name: str | None, client: ClientInfo) -> TokenPair:
+        """A new session for ``user`` with its first token pair."""
+        now = self.clock.now()
+        session = Session(
+            id=str(uuid.uuid4()),
+            user_id=user.id,
+            created_at=now,
+            last_active_at=now,
+            expires_at=now + timedelta(seconds=self.settings.refresh_ttl),
+            ip=client.ip,
+            user_agent=client.user_agent[:512] if client.user_agent else None,
+            device_name=device_name,
+        )
+        plain = new_opaque_token()
+        refresh = RefreshToken(
+            token_hash=hash_token(plain),
+            session_id=session.id,
+            user_id=user.id,
+            created_at=now,
+            expires_at=session.expires_at,
+        )
+        await self.repo.start_session(session, refresh)
+        log.info("session started", extra={"event": "session.started", "user_id": user.id, "session_id": session.id})
+        return self._pair(user.id, session, plain, refresh.expires_at, now)
+
+    # -- refresh -----------------------------------------------------------------------------------
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate ``refresh_token``; see the module docstring for the grace window and reuse."""
+        now = self.clock.now()
+        parent_hash = hash_token(refresh_token)
+        parent = await self.repo.get_refresh_token(parent_hash)
+        if parent is None:
+            raise _invalid_refresh()
+        session = await self.repo.get_session(parent.session_id)
+        if session is None or not session.active_at(now) or parent.revoked_at is not None:
+            raise _invalid_refresh()
+        if now >= parent.expires_at:
+            raise _invalid_refresh()
+
+        successor_plain = self.secrets.successor_of(refresh_token)
+        successor_hash = hash_token(successor_plain)
+        if parent.rotated_at is None:
+            successor = RefreshToken(
+                token_hash=successor_hash,
+                session_id=session.id,
+                user_id=parent.user_id,
+                created_at=now,
+                expires_at=min(now + timedelta(seconds=self.settings.refresh_ttl), session.expires_at),
+                parent_hash=parent_hash,
+            )
+            outcome = await self.repo.rotate_refresh_token(parent_hash, successor, now)
+            if outcome is RotateOutcome.ROTATED:
+                log.info("refresh token rotated", extra={"event": "refresh.rotated", "session_id": session.id})
+                return self._pair(parent.user_id, session, successor_plain, successor.expires_at, now)
+            if outcome is RotateOutcome.INACTIVE:
+                raise _invalid_refresh()
+            rotated = await self.repo.get_refresh_token(parent_hash)
+            if rotated is None:
+                raise _invalid_refresh()
+            parent = rotated
+
+        assert parent.rotated_at is not None
+        in_grace = (now - parent.rotated_at).total_seconds() <= self.settings.refresh_grace
+        if in_grace and parent.successor_hash == successor_hash:
+            child = await self.repo.get_refresh_token(successor_hash)
+            current = await self.repo.get_session(session.id)
+            if (
+                child is not None
+                and child.rotated_at is None
+                and child.revoked_at is None
+                and current is not None
+                and current.active_at(now)
+            ):
+                # The immediate parent inside the window (parallel tabs, a lost response): the same pair.
+                return self._pair(parent.user_id, current, successor_plain, child.expires_at, parent.rotated_at)
+
+        ended = await self.repo.revoke_session(session.id, now, "refresh_token_reused")
+        log.warning(
+            "rotated refresh token presented again; session revoked",
+            extra={"event": "refresh.reused", "session_id": session.id, "user_id": session.user_id, "ended": ended},
+        )
+        raise Unauthorized(
+            "This refresh token was already used; the session has been revoked", code="refresh_token_reused"
+        )
+
+    # -- revocation ----------------------------------------------------------------------------------
+    async def revoke(self, principal: Principal, refresh_token: str) -> RevokedToken:
+        """Revoke one of the caller's refresh tokens, ending its session."""
+        now = self.clock.now()
+        token = await self.repo.get_refresh_token(hash_token(refresh_token))
+        if token is None:
+            raise NotFound("No such refresh token", code="refresh_token_not_found")
+        if token.user_id != principal.user_id:
+            raise Forbidden("The refresh token belongs to another user")
+        session = await self.repo.get_session(token.session_id)
+        already = Conflict("The refresh token is already revoked", code="refresh_token_already_revoked")
+        if token.revoked_at is not None or token.rotated_at is not None:
+            raise already
+        if session is None or not session.active_at(now) or now >= token.expires_at:
+            raise already
+        if not await self.repo.revoke_session(session.id, now, "refresh_token_revoked"):
+            raise already
+        log.info(
+            "refresh token revoked",
+            extra={"event": "session.revoked", "session_id": session.id, "user_id": principal.user_id},
+        )
+        return RevokedToken(session_id=session.id, revoked_at=now)
+
+    def jwks(self) -> dict[str, Any]:
+        return self.access.jwks()
