@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +45,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_mock(args: argparse.Namespace) -> int:
+    fixtures: Path | None = getattr(args, "fixtures", None)
+    if fixtures is not None:
+        if not fixtures.is_file():
+            print(f"authspec mock: no fixtures file at {fixtures}", file=sys.stderr)
+            return 2
+        # uvicorn builds the app from its factory by name; the settings carry the file to it.
+        os.environ["AUTHSPEC_MOCK_FIXTURES"] = str(fixtures.resolve())
     return _run_server(MOCK_FACTORY, args.host, args.port, args.log_level)
 
 
@@ -90,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=port)
         p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
         p.set_defaults(func=func)
+        if name == "mock":
+            p.add_argument(
+                "--fixtures",
+                type=Path,
+                default=None,
+                help="YAML or JSON file of the users every world starts with (default: the shipped set)",
+            )
 
     p = sub.add_parser("bundle", help="write the resolved contract as one deterministic document")
     p.add_argument("--out", type=Path, default=None, help="file to write (stdout when omitted)")

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=65_536, ge=1)
     validate_responses: bool = True
 
+    # The mock (`authspec mock`): its users (YAML or JSON; the shipped set when unset), and an
+    # optional fixed 6-digit code accepted besides the emailed one, for demos (off by default).
+    mock_fixtures: Path | None = None
+    mock_dev_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -1,0 +1,6 @@
+"""The stateful mock: the contract served from in-memory worlds, one per ``X-Mock-Namespace``.
+
+``mock.app`` builds it; ``mock.handlers`` mirrors ``handlers/`` over the shared domain services;
+``mock.world`` is the in-memory store; ``mock.control`` is the ``/__mock`` control API; the
+middlewares, ``Prefer`` and the answers taken from the contract itself are beside them.
+"""

@@ -1,0 +1,37 @@
+"""The mock's operations, one module per tag (auth, tokens, sessions), named as in ``handlers/``.
+
+Each is as thin as the real service's: take what Connexion injects, make one call to the shared
+domain services of the request's world (``authspec.services``, over the in-memory store of
+``mock.world``) and return the envelope stamped with that world's clock. An operation without a
+function here is answered from the contract (``mock.app``'s fallback), not with 501.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion import request
+
+from authspec.envelope import success
+from authspec.services import Services
+from authspec.services.ports import ClientInfo
+from mock.context import current_world
+
+Reply = tuple[dict[str, Any], int]
+
+
+def services() -> Services:
+    """The domain services of the request's world."""
+    found: Services = current_world().services
+    return found
+
+
+def reply(data: Any, status: int = 200) -> Reply:
+    """``data`` in the success envelope, timestamped by the world's clock."""
+    return success(data, services().clock.now(), status), status
+
+
+def client_info() -> ClientInfo:
+    """Where the request came from, for the session list."""
+    client = request.client
+    return ClientInfo(ip=client.host if client else None, user_agent=request.headers.get("user-agent"))
