@@ -1,4 +1,4 @@
-"""The ``authspec`` command line: serve, mock, bundle and check.
+"""The ``authspec`` command line: serve, mock, bundle, check, migrate and keys.
 
 The apps are started by uvicorn from their factories, named by string
 (``handlers.app:create_app``, ``mock.app:create_app``): authspec never imports them.
@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from authspec.settings import Settings
 from authspec.spec import ADMIN_SPEC, API_SPEC, SpecError, dump_bundle, load_bundle
 
 SERVICE_FACTORY = "handlers.app:create_app"
@@ -40,8 +41,47 @@ def _run_server(factory: str, host: str, port: int, log_level: str) -> int:
     return 0
 
 
+def _service_settings(command: str) -> Settings | None:
+    """The service's settings from the environment, or None after printing why they are invalid."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            print(f"authspec {command}: {error['msg']}", file=sys.stderr)
+        return None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    from authspec.storage.admin import serve_preflight
+
+    settings = _service_settings("serve")
+    if settings is None:
+        return 2
+    problem = serve_preflight(settings)
+    if problem is not None:
+        print(f"authspec serve: {problem}", file=sys.stderr)
+        return 2
     return _run_server(SERVICE_FACTORY, args.host, args.port, args.log_level)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from authspec.storage.admin import migrate
+
+    settings = _service_settings("migrate")
+    return 2 if settings is None else migrate(settings, args.revision)
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from authspec.storage.admin import keys_retire, keys_rotate
+
+    settings = _service_settings(f"keys {args.action}")
+    if settings is None:
+        return 2
+    if args.action == "rotate":
+        return keys_rotate(settings, args.file)
+    return keys_retire(settings, args.file, args.keep)
 
 
 def cmd_mock(args: argparse.Namespace) -> int:
@@ -111,6 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "yaml"], default=None, help="default: from --out's suffix, else json")
     p.add_argument("--spec", type=Path, default=API_SPEC, help="root document (default: openapi/openapi.yaml)")
     p.set_defaults(func=cmd_bundle)
+
+    p = sub.add_parser("migrate", help="apply the database migrations (AUTHSPEC_DATABASE_URL)")
+    p.add_argument("--revision", default="head", help="target revision (default: head)")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("keys", help="manage the access-token signing keys")
+    p.add_argument("action", choices=["rotate", "retire"], help="rotate: a new key signs; retire: drop old keys")
+    p.add_argument("--file", type=Path, default=None, help="key file (default: the one the service uses)")
+    p.add_argument("--keep", type=int, default=1, help="retire: how many of the newest keys to keep (default 1)")
+    p.set_defaults(func=cmd_keys)
 
     p = sub.add_parser("check", help="validate the contract and its house rules")
     p.add_argument("--spec", type=Path, default=API_SPEC)

@@ -1,13 +1,116 @@
-"""The real service's app factory (``uvicorn --factory handlers.app:create_app``)."""
+"""The real service's app factory (``uvicorn --factory handlers.app:create_app``).
+
+``create_app`` assembles the service from its seams — storage (``authspec.storage``), the mail
+backend, the signing keyring, the clock — and hands the contract app the lifespan (migrations,
+connection check, clean shutdown), the bearer verifier (JWT + active session on every request)
+and two operational routes outside the contract: ``GET /healthz`` (the process answers) and
+``GET /readyz`` (the database, and Redis when used, answer; 503 otherwise). Both are plain JSON,
+not the envelope, and not in the OpenAPI document: they are for orchestrators, not API clients.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
 from connexion import AsyncApp
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from authspec.app import create_app as create_contract_app
+from authspec.clock import Clock, SystemClock
+from authspec.keys import Keyring
+from authspec.mail import build_mailer
+from authspec.services import Services, build_services
+from authspec.services.ports import Mailer
 from authspec.settings import Settings
+from authspec.storage import Storage
+from authspec.storage.keyfile import key_path, load_keyring
+from handlers.logs import configure_logging
+
+log = logging.getLogger("authspec.service")
+
+#: How often a running service looks for a rotated key file (so `authspec keys rotate` needs no restart).
+KEY_RELOAD_SECONDS = 10.0
 
 
-def create_app(settings: Settings | None = None) -> AsyncApp:
-    """The real service: the contract routed to ``handlers``."""
-    return create_contract_app(settings, handlers="handlers")
+async def _watch_keys(services: Services, settings: Settings) -> None:
+    path = key_path(settings)
+    seen = path.stat().st_mtime_ns if path.exists() else 0
+    while True:
+        await asyncio.sleep(KEY_RELOAD_SECONDS)
+        try:
+            mtime = path.stat().st_mtime_ns
+            if mtime != seen:
+                seen = mtime
+                reload_keys(services, Keyring.load(path))
+        except Exception as exc:  # a half-written or removed file: keep the current ring
+            log.warning("the key file could not be reloaded", extra={"event": "keys.reload_failed", "error": str(exc)})
+
+
+def reload_keys(services: Services, keyring: Keyring) -> None:
+    """Sign with ``keyring.active`` and verify with every key of it from now on."""
+    services.tokens.access.keyring = keyring
+    services.sessions.access.keyring = keyring
+    log.info("signing keys reloaded", extra={"event": "keys.reloaded", "kids": [k.kid for k in keyring.keys]})
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    mailer: Mailer | None = None,
+) -> AsyncApp:
+    """The real service: the contract routed to ``handlers``, backed by ``settings``' storage."""
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    configure_logging()
+    keyring = load_keyring(settings)
+    storage = Storage.open(settings)
+    mailer = mailer or build_mailer(settings)
+    services = build_services(
+        repo=storage.repository,
+        limiter=storage.limiter,
+        mailer=mailer,
+        keyring=keyring,
+        clock=clock,
+        settings=settings,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
+        await storage.start(migrate=settings.migrate_on_start)
+        watcher = asyncio.create_task(_watch_keys(services, settings))
+        log.info("service started", extra={"event": "service.started", "database": storage.db.dialect})
+        try:
+            yield {"services": services}
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await storage.close()
+            log.info("service stopped", extra={"event": "service.stopped"})
+
+    async def bearer(token: str, request: Any) -> dict[str, Any]:  # noqa: ARG001 - Connexion passes it by name
+        return await services.sessions.authenticate(token)
+
+    app = create_contract_app(settings, handlers="handlers", lifespan=lifespan, bearer=bearer, clock=clock)
+
+    async def healthz(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> JSONResponse:
+        try:
+            await asyncio.wait_for(storage.ping(), timeout=5)
+        except Exception as exc:
+            log.warning("not ready", extra={"event": "service.not_ready", "error": type(exc).__name__})
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ready", "database": "ok"})
+
+    app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
+    app.add_url_rule("/readyz", "readyz", readyz, methods=["GET"])
+    app.authspec.extras.update(services=services, storage=storage, mailer=mailer, keyring=keyring)
+    return app

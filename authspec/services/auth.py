@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from authspec.clock import Clock
 from authspec.errors import Conflict, ServiceUnavailable, TooManyRequests, Unauthorized
-from authspec.mail import compose_code_message
+from authspec.services.messages import compose_code_message
 from authspec.services.ports import (
     ClientInfo,
     DuplicateEmail,

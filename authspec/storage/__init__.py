@@ -1,0 +1,53 @@
+"""The real service's storage: SQLAlchemy 2 (async) on SQLite or PostgreSQL, Alembic, Redis limits.
+
+``Storage.open(settings)`` builds the engine (``engine``), the ``Repository`` (``repository``)
+and the ``RateLimiter`` (``limits``: the database, or Redis when ``AUTHSPEC_REDIS_URL`` is set);
+``start()`` applies migrations (``migrate``) and checks the connection; ``close()`` releases
+everything. The signing keyring's file is found by ``keyfile``. The mock never imports this
+package: it implements the same ports in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from authspec.services.ports import RateLimiter
+from authspec.settings import Settings
+from authspec.storage.engine import Database
+from authspec.storage.limits import RedisRateLimiter, SqlRateLimiter
+from authspec.storage.migrate import upgrade
+from authspec.storage.repository import SqlRepository
+
+
+@dataclass
+class Storage:
+    db: Database
+    repository: SqlRepository
+    limiter: RateLimiter
+    redis: RedisRateLimiter | None = None
+
+    @classmethod
+    def open(cls, settings: Settings) -> Storage:
+        """Build (without connecting) the storage the settings describe."""
+        db = Database(settings.database_url, schema=settings.database_schema)
+        redis = RedisRateLimiter.from_url(settings.redis_url) if settings.redis_url else None
+        return cls(db=db, repository=SqlRepository(db), limiter=redis or SqlRateLimiter(db), redis=redis)
+
+    async def start(self, *, migrate: bool = True) -> None:
+        if migrate:
+            await upgrade(self.db)
+        await self.ping()
+
+    async def ping(self) -> None:
+        """Raise when the database (or Redis, when used) is unreachable."""
+        await self.repository.ping()
+        if self.redis is not None:
+            await self.redis.ping()
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.close()
+        await self.db.dispose()
+
+
+__all__ = ["Database", "Storage"]

@@ -1,0 +1,84 @@
+"""The real service's administrative commands, behind ``authspec migrate`` and ``authspec keys``.
+
+Kept here, next to what they manage, so the CLI module stays a thin argument parser. Every
+function returns a process exit code and prints a one-line result (or the reason it failed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from authspec.keys import KeyringError
+from authspec.settings import Settings
+from authspec.storage.engine import Database, DatabaseUrlError
+from authspec.storage.keyfile import KeyfileError, key_path, load_keyring, retire, rotate
+from authspec.storage.migrate import current_revision, upgrade
+
+
+def _say(message: str) -> None:
+    sys.stdout.write(message + "\n")
+
+
+def _fail(command: str, message: str) -> int:
+    sys.stderr.write(f"authspec {command}: {message}\n")
+    return 1
+
+
+def migrate(settings: Settings, target: str = "head") -> int:
+    """Apply the migrations up to ``target``."""
+
+    async def run() -> tuple[str | None, str | None]:
+        db = Database(settings.database_url, schema=settings.database_schema)
+        try:
+            before = await current_revision(db)
+            return before, await upgrade(db, target)
+        finally:
+            await db.dispose()
+
+    try:
+        before, after = asyncio.run(run())
+    except DatabaseUrlError as exc:
+        return _fail("migrate", str(exc))
+    except (OSError, ConnectionError) as exc:
+        return _fail("migrate", f"cannot reach the database: {exc}")
+    if before == after:
+        _say(f"authspec migrate: the database is at revision {after}; nothing to do")
+    else:
+        _say(f"authspec migrate: upgraded the database from {before or 'empty'} to {after}")
+    return 0
+
+
+def keys_rotate(settings: Settings, path: Path | None) -> int:
+    """Put a new signing key in front of the ring; the old ones keep verifying."""
+    target = path or key_path(settings)
+    try:
+        ring = rotate(target)
+    except KeyringError as exc:
+        return _fail("keys rotate", str(exc))
+    _say(f"authspec keys rotate: {target} now signs with {ring.active.kid} ({len(ring.keys)} key(s) verify)")
+    return 0
+
+
+def keys_retire(settings: Settings, path: Path | None, keep: int) -> int:
+    """Drop all but the ``keep`` newest keys: tokens they signed stop verifying."""
+    target = path or key_path(settings)
+    try:
+        ring, dropped = retire(target, keep)
+    except KeyringError as exc:
+        return _fail("keys retire", str(exc))
+    _say(f"authspec keys retire: retired {dropped} key(s); {target} keeps {', '.join(k.kid for k in ring.keys)}")
+    return 0
+
+
+def serve_preflight(settings: Settings) -> str | None:
+    """Why the service cannot start with these settings (None when it can): caught before uvicorn
+    starts, so the operator reads one clear line instead of a traceback."""
+    try:
+        Database(settings.database_url, schema=settings.database_schema)
+        if settings.env == "prod":
+            load_keyring(settings)
+    except (DatabaseUrlError, KeyfileError) as exc:
+        return str(exc)
+    return None

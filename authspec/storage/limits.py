@@ -1,0 +1,79 @@
+"""Rate limiters for the ``RateLimiter`` port: in the database by default, in Redis when configured.
+
+Both count fixed windows keyed by a string, shared by every worker and instance (never process
+memory). The database one is a single ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, atomic
+on SQLite and PostgreSQL, and follows the injected clock. The Redis one is a Lua script (INCR and
+PEXPIRE in one step) and follows Redis's own clock.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case
+
+from authspec.storage.engine import Database
+from authspec.storage.repository import upsert
+from authspec.storage.tables import rate_limits
+
+
+class SqlRateLimiter:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def hit(self, key: str, *, limit: int, window: int, now: datetime) -> int:
+        stmt = upsert(self.db, rate_limits).values(key=key, count=1, resets_at=now + timedelta(seconds=window))
+        expired = rate_limits.c.resets_at <= now
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[rate_limits.c.key],
+            set_={
+                "count": case((expired, 1), else_=rate_limits.c.count + 1),
+                "resets_at": case((expired, stmt.excluded.resets_at), else_=rate_limits.c.resets_at),
+            },
+        ).returning(rate_limits.c.count, rate_limits.c.resets_at)
+        async with self.db.write() as conn:
+            count, resets_at = (await conn.execute(stmt)).one()
+        if int(count) <= limit:
+            return 0
+        wait: float = (resets_at - now).total_seconds()
+        return max(1, math.ceil(wait))
+
+
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+"""
+
+
+class RedisRateLimiter:
+    """Fixed windows in Redis under ``prefix``; ``now`` is ignored (Redis keeps the time)."""
+
+    def __init__(self, client: Any, prefix: str = "authspec:limit:") -> None:
+        self.client = client
+        self.prefix = prefix
+        self._script = client.register_script(_HIT)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisRateLimiter:
+        import redis.asyncio
+
+        return cls(redis.asyncio.Redis.from_url(url))
+
+    async def hit(self, key: str, *, limit: int, window: int, now: datetime) -> int:
+        count, ttl_ms = await self._script(keys=[self.prefix + key], args=[window * 1000])
+        if int(count) <= limit:
+            return 0
+        return max(1, math.ceil(int(ttl_ms) / 1000))
+
+    async def ping(self) -> None:
+        await self.client.ping()
+
+    async def close(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,1 @@
+"""Alembic migration scripts of the real service (run through ``authspec.storage.migrate``)."""
