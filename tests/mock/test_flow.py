@@ -221,3 +221,20 @@ def test_validation_is_the_real_one(client: TestClient) -> None:
     assert missing.status_code == 401 and missing.json()["errorCode"] == "authentication_required"
     forged = client.get(f"{API}/auth/me", headers={"Authorization": "Bearer " + "e30." * 2 + "sig"})
     assert forged.status_code == 401 and forged.json()["errorCode"] == "invalid_token"
+
+
+def test_access_tokens_verify_against_the_served_jwks(client: TestClient) -> None:
+    tokens = login(client)["tokens"]
+    jwks = client.get("/.well-known/jwks.json").json()
+    header = jwt.get_unverified_header(tokens["accessToken"])
+    assert header["typ"] == "at+jwt" and header["alg"] == "EdDSA"
+    key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+    claims = jwt.decode(
+        tokens["accessToken"],
+        jwt.PyJWK(key).key,
+        algorithms=["EdDSA"],
+        audience="authspec-api",
+        issuer="authspec",
+        options={"verify_exp": False, "verify_iat": False},  # the mock's clock, not the wall clock
+    )
+    assert claims["typ"] == "access" and claims["exp"] - claims["iat"] == 3600
