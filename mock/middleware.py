@@ -43,10 +43,13 @@ class EntryMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        name = Headers(scope=scope).get("x-mock-namespace", DEFAULT_NAMESPACE)
+        headers = Headers(scope=scope)
+        name = headers.get("x-mock-namespace", DEFAULT_NAMESPACE)
         world = self.mock.worlds.get(name) if NAMESPACE_PATTERN.match(name) else None
         path: str = scope["path"]
         control = path == self.control_prefix or path.startswith(self.control_prefix + "/")
+        preflight = scope["method"] == "OPTIONS" and "access-control-request-method" in headers
+        logged = world is not None and not control and not preflight and not any(q in path for q in self.quiet_paths)
         request = MockRequest(app=self.mock, namespace=name, world=world, control=control)
         if world is not None and not control:
             request.at = world.clock.now()
@@ -65,7 +68,7 @@ class EntryMiddleware:
         try:
             await self.app(scope, receive, send_and_watch)
         finally:
-            if world is not None and not control and not any(q in path for q in self.quiet_paths):
+            if logged and world is not None:
                 routing = extensions.get(ROUTING) or {}
                 world.log(scope["method"], path, routing.get("operation_id"), status, request.now())
             leave(token)

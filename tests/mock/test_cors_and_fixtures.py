@@ -49,6 +49,8 @@ def test_cors_on_success_error_and_preflight(make_client: MakeClient) -> None:
     assert preflight.headers["access-control-allow-origin"] == ORIGIN
     allowed = preflight.headers["access-control-allow-headers"].lower()
     assert "prefer" in allowed and "x-mock-namespace" in allowed
+    # Preflights are not API calls: the request log leaves them out.
+    assert all(e["method"] != "OPTIONS" for e in client.get("/__mock/requests").json()["data"])
     # Another origin gets no CORS headers.
     other = client.get(f"{API}/auth/me", headers={"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in other.headers
