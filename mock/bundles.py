@@ -5,7 +5,8 @@ of the mock's start. The mock is restarted often on a laptop and its documents r
 so the resolved bundle is kept as JSON under the user's cache directory
 (``$XDG_CACHE_HOME/authspec``, else ``~/.cache/authspec``), named by a SHA-256 of every YAML file
 of the document's folder. Any edit to ``openapi/`` changes the key and the next start resolves
-again through ``authspec.spec.load_bundle``; a cache that cannot be read or written is ignored.
+again through ``authspec.spec.load_bundle`` (and drops the stale entry); a cache that cannot be
+read or written is ignored.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def load_bundle_cached(path: Path, directory: Path | None = None) -> Spec:
         tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(spec), encoding="utf-8")
         os.replace(tmp, cached)
+        for stale in cached.parent.glob(f"{path.stem}-*.json"):
+            if stale != cached:
+                stale.unlink(missing_ok=True)  # bundles of earlier versions of the documents
     except OSError:
         pass
     return spec

@@ -107,4 +107,7 @@ def test_bundle_cache_is_keyed_by_the_documents(tmp_path: Path) -> None:
     assert len(cached) == 1 and cached[0].name == f"openapi-{document_digest(API_SPEC)}.json"
     assert load_bundle_cached(API_SPEC, tmp_path) == first == load_bundle()
     cached[0].write_text("{not json")  # a broken cache entry is ignored and rewritten
+    stale = tmp_path / "openapi-0000.json"
+    stale.write_text("{}")
     assert load_bundle_cached(API_SPEC, tmp_path) == first
+    assert not stale.exists()
