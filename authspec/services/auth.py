@@ -175,11 +175,13 @@ class AuthService:
         invalid = Unauthorized("The registration token is invalid or has expired", code="invalid_registration_token")
         if token is None or token.consumed_at is not None or now >= token.expires_at:
             raise invalid
+        # Use the token first: of concurrent registrations with it exactly one goes on, and the
+        # others learn that the token is spent (not that an account exists, which they cannot know).
+        if not await self.repo.consume_registration_token(token_hash, now):
+            raise invalid
         already = Conflict("An account already exists for this email", code="already_registered")
         if await self.repo.get_user_by_email(token.email) is not None:
             raise already
-        if not await self.repo.consume_registration_token(token_hash, now):
-            raise invalid
         user = User(
             id=str(uuid.uuid4()),
             email=token.email,
