@@ -11,6 +11,7 @@ root, lifespan and bearer verifier; it imports neither of them.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,12 +20,14 @@ from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.security import BearerSecurityHandler
+from connexion.utils import inspect_function_arguments
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from authspec.clock import Clock, SystemClock
 from authspec.errors import Unauthorized
+from authspec.fastpath import FastAsyncApp, compiled_validator_map
 from authspec.rendering import BodyLimitMiddleware, ErrorRenderer, RouteTable
 from authspec.resolver import Fallback, TagResolver
 from authspec.settings import Settings
@@ -60,12 +63,22 @@ async def refuse_all_tokens(token: str, request: Any) -> dict[str, Any]:  # noqa
     raise Unauthorized("The access token is not valid", code="invalid_token")
 
 
-def _bearer_handler(verify: BearerVerifier) -> type[BearerSecurityHandler]:
+@functools.cache
+def _accepts_kwarg(func: Callable[..., Any], keyword: str) -> bool:
+    arguments, has_kwargs = inspect_function_arguments(func)
+    return bool(has_kwargs or keyword in arguments)
+
+
+def _bearer_handler(verify: BearerVerifier, fast: bool = True) -> type[BearerSecurityHandler]:
     class _AppBearer(BearerSecurityHandler):  # type: ignore[misc]
         # Connexion looks the function up by name from the spec (x-bearerInfoFunc); each app
         # gets its own verifier instead, so the spec names no Python module.
         def _resolve_func(self, security_scheme: Mapping[str, Any]) -> BearerVerifier:
             return verify
+
+    if fast:
+        # Connexion inspects the verifier's signature on every request; it never changes.
+        _AppBearer._accepts_kwarg = staticmethod(_accepts_kwarg)
 
     return _AppBearer
 
@@ -94,26 +107,30 @@ def create_app(
     extra_apis: Mapping[str, ExtraApi] | None = None,
     clock: Clock | None = None,
     middlewares: Sequence[tuple[type, MiddlewarePosition, dict[str, Any]]] = (),
+    fast: bool = True,
 ) -> AsyncApp:
     """Build the ASGI app of the contract with handlers from ``handlers`` (a package name).
 
     ``spec`` defaults to the bundle of ``openapi/openapi.yaml``; ``extra_apis`` maps a base path
     (``/__mock``) to a further document. ``lifespan`` yields the state handlers read from
-    ``connexion.request.state``.
+    ``connexion.request.state``. ``fast=False`` builds stock Connexion (the benchmarks' baseline);
+    the default removes its per-request rework (``authspec.fastpath``) with the same behaviour.
     """
     settings = settings or Settings()
     spec = spec if spec is not None else load_bundle(API_SPEC)
     clock = clock or SystemClock()
     main_spec, root_spec = split_root_paths(spec)
     api_base = base_path(spec)
-    security_map = {"bearer": _bearer_handler(bearer or refuse_all_tokens)}
+    security_map = {"bearer": _bearer_handler(bearer or refuse_all_tokens, fast)}
 
-    app = AsyncApp(__name__, lifespan=lifespan, security_map=security_map)
-    common = {
+    app = (FastAsyncApp if fast else AsyncApp)(__name__, lifespan=lifespan, security_map=security_map)
+    common: dict[str, Any] = {
         "strict_validation": True,
         "validate_responses": settings.validate_responses,
         "security_map": security_map,
     }
+    if fast:
+        common["validator_map"] = compiled_validator_map()
     routes = RouteTable()
     routes.add(api_base, main_spec)
     app.add_api(

@@ -9,6 +9,7 @@ different key. Private keys never leave this module except to sign.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -38,7 +39,7 @@ class SigningKey:
 
     private_key: Ed25519PrivateKey
 
-    @property
+    @functools.cached_property
     def public_key(self) -> Ed25519PublicKey:
         return self.private_key.public_key()
 
@@ -47,7 +48,7 @@ class SigningKey:
         raw = self.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return _b64url(raw)
 
-    @property
+    @functools.cached_property
     def kid(self) -> str:
         # RFC 7638: SHA-256 over the required members in lexicographic order, no whitespace.
         canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": self.x}, separators=(",", ":"), sort_keys=True)

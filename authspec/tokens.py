@@ -31,6 +31,8 @@ from authspec.keys import ALGORITHM, Keyring
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a JOSE media type (RFC 9068), not a secret
 ACCESS_CLAIM_TYPE = "access"
 REQUIRED_CLAIMS = ("sub", "sid", "jti", "iat", "exp", "iss", "aud", "typ")
+#: How many verified tokens ``AccessTokens.verify`` remembers (signature checks are the costly part).
+VERIFIED_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class AccessTokens:
         self.audience = audience
         self.ttl = ttl
         self.clock = clock
+        self._verified: dict[str, tuple[Keyring, dict[str, Any]]] = {}
 
     def issue(self, user_id: str, session_id: str, *, not_after: datetime | None = None) -> tuple[str, int]:
         """A signed token and its lifetime in seconds (never past ``not_after``)."""
@@ -83,34 +86,14 @@ class AccessTokens:
 
     def verify(self, token: str) -> AccessClaims:
         """The claims of a valid token; ``Unauthorized`` (invalid_token / token_expired) otherwise."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise _invalid() from None
-        if header.get("alg") != ALGORITHM or header.get("typ") != ACCESS_TOKEN_TYPE:
-            raise _invalid()
-        key = self.keyring.find(str(header.get("kid", "")))
-        if key is None:
-            raise _invalid()
-        try:
-            claims = jwt.decode(
-                token,
-                key.public_key,
-                algorithms=[ALGORITHM],
-                audience=self.audience,
-                issuer=self.issuer,
-                # Time is checked below against the injected clock, not the wall clock.
-                options={
-                    "require": list(REQUIRED_CLAIMS),
-                    "verify_exp": False,
-                    "verify_iat": False,
-                    "verify_nbf": False,
-                },
-            )
-        except jwt.PyJWTError:
-            raise _invalid() from None
-        if claims.get("typ") != ACCESS_CLAIM_TYPE:
-            raise _invalid()
+        cached = self._verified.get(token)
+        if cached is not None and cached[0] is self.keyring:
+            claims = cached[1]
+        else:
+            claims = self._verified_claims(token)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                del self._verified[next(iter(self._verified))]  # the oldest entry
+            self._verified[token] = (self.keyring, claims)
         try:
             iat, exp = int(claims["iat"]), int(claims["exp"])
             nbf = int(claims.get("nbf", iat))
@@ -122,6 +105,43 @@ class AccessTokens:
         if exp <= now:
             raise Unauthorized("The access token has expired", code="token_expired")
         return AccessClaims(sub=str(claims["sub"]), sid=str(claims["sid"]), jti=str(claims["jti"]), iat=iat, exp=exp)
+
+    def _verified_claims(self, token: str) -> dict[str, Any]:
+        """The claims of a token whose signature, header, issuer, audience and type are right.
+
+        None of these checks depends on time, so their outcome for a given token and keyring is
+        kept (``verify`` holds the last ``VERIFIED_CACHE_SIZE`` tokens that passed): an Ed25519
+        verification costs more than the rest of a request. A keyring reload empties it in effect.
+        """
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise _invalid() from None
+        if header.get("alg") != ALGORITHM or header.get("typ") != ACCESS_TOKEN_TYPE:
+            raise _invalid()
+        key = self.keyring.find(str(header.get("kid", "")))
+        if key is None:
+            raise _invalid()
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.public_key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                # Time is checked by ``verify`` against the injected clock, not the wall clock.
+                options={
+                    "require": list(REQUIRED_CLAIMS),
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
+            )
+        except jwt.PyJWTError:
+            raise _invalid() from None
+        if claims.get("typ") != ACCESS_CLAIM_TYPE:
+            raise _invalid()
+        return claims
 
     def jwks(self) -> dict[str, Any]:
         return self.keyring.jwks()

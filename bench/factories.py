@@ -1,0 +1,45 @@
+"""App factories the benchmark serves (``uvicorn --factory bench.factories:NAME``).
+
+``service`` and ``mock`` are the shipped apps; ``service_stock`` and ``mock_stock`` are the same
+apps on stock Connexion (``create_app(fast=False)``: the "before" of ``authspec.fastpath``);
+``ceiling`` is the bare-Starlette app of ``bench.ceiling``. Settings come from ``AUTHSPEC_*``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import authspec.app
+
+
+def service() -> Any:
+    from handlers.app import create_app
+
+    return create_app()
+
+
+def mock() -> Any:
+    from mock.app import create_app
+
+    return create_app()
+
+
+def service_stock() -> Any:
+    import handlers.app
+
+    handlers.app.create_contract_app = functools.partial(authspec.app.create_app, fast=False)  # type: ignore[attr-defined]
+    return handlers.app.create_app()
+
+
+def mock_stock() -> Any:
+    import mock.app
+
+    mock.app.create_contract_app = functools.partial(authspec.app.create_app, fast=False)  # type: ignore[attr-defined]
+    return mock.app.create_app()
+
+
+def ceiling() -> Any:
+    from bench.ceiling import create_app
+
+    return create_app()
