@@ -2,10 +2,11 @@
 
 ``create_app`` assembles the service from its seams — storage (``authspec.storage``), the mail
 backend, the signing keyring, the clock — and hands the contract app the lifespan (migrations,
-connection check, clean shutdown), the bearer verifier (JWT + active session on every request)
-and two operational routes outside the contract: ``GET /healthz`` (the process answers) and
-``GET /readyz`` (the database, and Redis when used, answer; 503 otherwise). Both are plain JSON,
-not the envelope, and not in the OpenAPI document: they are for orchestrators, not API clients.
+connection check, key-file reload, an hourly purge of expired rows, clean shutdown), the bearer
+verifier (JWT + active session on every request) and two operational routes outside the
+contract: ``GET /healthz`` (the process answers) and ``GET /readyz`` (the database, and Redis
+when used, answer; 503 otherwise). Both are plain JSON, not the envelope, and not in the OpenAPI
+document: they are for orchestrators, not API clients.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from connexion import AsyncApp
@@ -35,6 +37,9 @@ log = logging.getLogger("authspec.service")
 
 #: How often a running service looks for a rotated key file (so `authspec keys rotate` needs no restart).
 KEY_RELOAD_SECONDS = 10.0
+#: How often expired rows are purged, and how long ended sessions are kept for audit first.
+PURGE_SECONDS = 3600.0
+PURGE_RETENTION = 86400
 
 
 async def _watch_keys(services: Services, settings: Settings) -> None:
@@ -49,6 +54,17 @@ async def _watch_keys(services: Services, settings: Settings) -> None:
                 reload_keys(services, Keyring.load(path))
         except Exception as exc:  # a half-written or removed file: keep the current ring
             log.warning("the key file could not be reloaded", extra={"event": "keys.reload_failed", "error": str(exc)})
+
+
+async def _housekeeping(services: Services) -> None:
+    """Delete what can never be used again (ended sessions and their tokens, old codes, windows)."""
+    while True:
+        await asyncio.sleep(PURGE_SECONDS)
+        try:
+            removed = await services.repo.purge_expired(services.clock.now() - timedelta(seconds=PURGE_RETENTION))
+            log.info("expired rows purged", extra={"event": "storage.purged", "rows": removed})
+        except Exception as exc:  # the database may be away for a while; try again next time
+            log.warning("purge failed", extra={"event": "storage.purge_failed", "error": type(exc).__name__})
 
 
 def reload_keys(services: Services, keyring: Keyring) -> None:
@@ -83,14 +99,15 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
         await storage.start(migrate=settings.migrate_on_start)
-        watcher = asyncio.create_task(_watch_keys(services, settings))
+        tasks = [asyncio.create_task(_watch_keys(services, settings)), asyncio.create_task(_housekeeping(services))]
         log.info("service started", extra={"event": "service.started", "database": storage.db.dialect})
         try:
             yield {"services": services}
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await storage.close()
             log.info("service stopped", extra={"event": "service.stopped"})
 

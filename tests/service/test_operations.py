@@ -25,6 +25,7 @@ from authspec.cli import main
 from authspec.keys import Keyring
 from authspec.settings import Settings
 from authspec.storage.keyfile import KeyfileError
+from authspec.storage.tables import email_codes, sessions
 from handlers.app import create_app
 from handlers.logs import REDACTED, JsonFormatter, RedactingFilter
 from tests.helpers import assert_error, free_port
@@ -152,6 +153,21 @@ def test_a_running_service_picks_up_a_rotated_key_file(
         assert time.monotonic() < deadline, "the rotated key file was not picked up"
         time.sleep(0.05)
     data(api.get("/auth/me", old.access))
+
+
+def test_ended_sessions_are_purged_after_a_day(make_api: Callable[..., Api], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service_app, "PURGE_SECONDS", 0.05)
+    api = make_api()
+    ended, kept = api.login(EMAIL, device="ended"), api.login(EMAIL, device="kept")
+    data(api.post("/auth/logout", {"scope": "current"}, ended.access))
+    api.clock.advance(86400 + 600)  # a day after the session ended and after the last code expired
+    deadline = time.monotonic() + 5
+    while len(api.rows(sessions)) > 1:
+        assert time.monotonic() < deadline, "the ended session was not purged"
+        time.sleep(0.05)
+    assert [s["device_name"] for s in api.rows(sessions)] == ["kept"]
+    assert api.rows(email_codes) == []
+    data(api.refresh(kept.refresh))  # the live session survives
 
 
 # -- Redis -------------------------------------------------------------------------------------------------------
