@@ -10,6 +10,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from authspec.errors import ServiceUnavailable
 from authspec.keys import KeyringError
 from authspec.settings import Settings
 from authspec.storage.engine import Database, DatabaseUrlError
@@ -41,8 +42,8 @@ def migrate(settings: Settings, target: str = "head") -> int:
         before, after = asyncio.run(run())
     except DatabaseUrlError as exc:
         return _fail("migrate", str(exc))
-    except (OSError, ConnectionError) as exc:
-        return _fail("migrate", f"cannot reach the database: {exc}")
+    except (ServiceUnavailable, OSError) as exc:
+        return _fail("migrate", f"cannot reach the database ({type(exc.__cause__ or exc).__name__})")
     if before == after:
         _say(f"authspec migrate: the database is at revision {after}; nothing to do")
     else:

@@ -5,11 +5,14 @@
 and its write transactions start with ``BEGIN IMMEDIATE`` (``Database.write``): a deferred
 transaction that reads and then writes can fail with SQLITE_BUSY under concurrency instead of
 waiting. PostgreSQL runs at READ COMMITTED; the repository takes row locks where it must.
-``AUTHSPEC_DATABASE_SCHEMA`` puts everything in one PostgreSQL schema (``search_path``).
+``AUTHSPEC_DATABASE_SCHEMA`` puts everything in one PostgreSQL schema (``search_path``). When
+the database itself fails (unreachable, locked too long), transactions raise
+``ServiceUnavailable`` (503) rather than an unexpected error (500).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,8 +20,13 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
+
+from authspec.errors import ServiceUnavailable
+
+log = logging.getLogger("authspec.storage")
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 
@@ -80,17 +88,33 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read transaction (a consistent snapshot on both backends)."""
-        async with self.engine.begin() as conn:
-            yield conn
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        except _UNAVAILABLE as exc:
+            raise _unavailable(exc) from exc
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction; on SQLite it holds the write lock from its first statement."""
-        async with self._writer.begin() as conn:
-            yield conn
+        try:
+            async with self._writer.begin() as conn:
+                yield conn
+        except _UNAVAILABLE as exc:
+            raise _unavailable(exc) from exc
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+#: Failures of the database itself (unreachable, locked past the busy timeout, connection lost),
+#: as opposed to a statement's own failure: they answer 503 instead of 500.
+_UNAVAILABLE = (OperationalError, InterfaceError, OSError, TimeoutError)
+
+
+def _unavailable(exc: BaseException) -> ServiceUnavailable:
+    log.error("the database is unavailable", extra={"event": "storage.unavailable", "error": type(exc).__name__})
+    return ServiceUnavailable("The database is unavailable; try again shortly")
 
 
 def _sqlite_discipline(engine: AsyncEngine) -> None:

@@ -52,6 +52,29 @@ def test_health_and_readiness(api: Api, monkeypatch: pytest.MonkeyPatch) -> None
     assert api.client.get("/healthz").status_code == 200
 
 
+def test_a_database_failure_is_503(api: Api, tmp_path: Path) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    db = api.app.authspec.extras["storage"].db
+    working = db.engine, db._writer
+    broken = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+    db.engine, db._writer = broken, broken
+    try:
+        assert_error(api.post("/auth/email/request-code", {"email": EMAIL}), 503, "service_unavailable")
+        assert_error(api.post("/auth/refresh", {"refreshToken": "A" * 43}), 503, "service_unavailable")
+    finally:
+        db.engine, db._writer = working
+    data(api.post("/auth/email/request-code", {"email": EMAIL}))
+
+
+def test_migrate_command_without_a_database(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AUTHSPEC_DATABASE_URL", f"postgresql://nobody@127.0.0.1:{free_port()}/none")
+    assert main(["migrate"]) == 1
+    assert "cannot reach the database" in capsys.readouterr().err
+
+
 # -- logs ---------------------------------------------------------------------------------------------------
 
 
