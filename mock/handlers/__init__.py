@@ -8,6 +8,7 @@ function here is answered from the contract (``mock.app``'s fallback), not with 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from connexion import request
@@ -35,3 +36,15 @@ def client_info() -> ClientInfo:
     """Where the request came from, for the session list."""
     client = request.client
     return ClientInfo(ip=client.host if client else None, user_agent=request.headers.get("user-agent"))
+
+
+def json_body(body: Any) -> dict[str, Any]:
+    """The validated JSON body as a dict.
+
+    Connexion validates a body sent without ``Content-Type`` as JSON (the operation's only media
+    type) but then hands the handler the raw bytes; an absent optional body arrives as ``b""``,
+    ``None`` or the schema's ``default``.
+    """
+    if isinstance(body, bytes | str):
+        body = json.loads(body or b"{}")
+    return body if isinstance(body, dict) else {}

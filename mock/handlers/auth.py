@@ -5,22 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from authspec.services.results import user_data
-from mock.handlers import Reply, client_info, reply, services
+from mock.handlers import Reply, client_info, json_body, reply, services
 
 
-async def request_email_code(body: dict[str, Any]) -> Reply:
+async def request_email_code(body: Any) -> Reply:
+    body = json_body(body)
     sent = await services().auth.request_code(body["email"], client_info())
     return reply(sent.as_data())
 
 
-async def verify_email_code(body: dict[str, Any]) -> Reply:
+async def verify_email_code(body: Any) -> Reply:
+    body = json_body(body)
     result = await services().auth.verify_code(
         body["email"], body["code"], device_name=body.get("deviceName"), client=client_info()
     )
     return reply(result.as_data())
 
 
-async def complete_registration(body: dict[str, Any]) -> Reply:
+async def complete_registration(body: Any) -> Reply:
+    body = json_body(body)
     registered = await services().auth.complete_registration(
         body["registrationToken"],
         first_name=body["firstName"],

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from authspec.services.results import LogoutScope, Principal
-from mock.handlers import Reply, reply, services
+from mock.handlers import Reply, json_body, reply, services
 
 
 async def logout(user: str, token_info: dict[str, Any], body: Any = None) -> Reply:
-    # Without a body Connexion passes b"" (or None): the scope then defaults to all.
-    scope: LogoutScope = body.get("scope", "all") if isinstance(body, dict) else "all"
+    # Without a body the scope defaults to all; a body sent without Content-Type arrives as bytes.
+    scope: LogoutScope = json_body(body).get("scope", "all")
     logged_out = await services().sessions.logout(Principal.from_token_info(user, token_info), scope)
     return reply(logged_out.as_data())
 

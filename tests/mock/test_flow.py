@@ -238,3 +238,24 @@ def test_access_tokens_verify_against_the_served_jwks(client: TestClient) -> Non
         options={"verify_exp": False, "verify_iat": False},  # the mock's clock, not the wall clock
     )
     assert claims["typ"] == "access" and claims["exp"] - claims["iat"] == 3600
+
+
+def test_a_json_body_without_content_type_is_read(client: TestClient) -> None:
+    """Connexion validates a body sent without Content-Type as JSON and hands over the raw bytes;
+    the mock read them as "no body" (logout ended every session) or failed with 500 (found by the
+    contract suite's differential run against the real service)."""
+    first = login(client)
+    advance(client, 61)
+    second = login(client)
+    ended = client.post(f"{API}/auth/logout", content=b'{"scope": "current"}', headers=bearer(second["tokens"]))
+    assert ended.status_code == 200 and ended.json()["data"]["revokedSessions"] == 1
+    assert client.get(f"{API}/auth/me", headers=bearer(first["tokens"])).status_code == 200
+
+    raw = {"content": b'{"email": "new@example.com"}'}
+    assert client.post(f"{API}/auth/email/request-code", **raw).status_code == 200
+    token = {"content": b'{"refreshToken": "' + b"x" * 43 + b'"}'}
+    assert client.post(f"{API}/auth/refresh", **token).json()["errorCode"] == "invalid_refresh_token"
+    revoked = client.post(f"{API}/auth/revoke-token", headers=bearer(first["tokens"]), **token)
+    assert revoked.json()["errorCode"] == "refresh_token_not_found"
+    moved = client.post("/__mock/clock", content=b'{"advanceSeconds": 1}')
+    assert moved.status_code == 200
