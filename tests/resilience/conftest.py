@@ -1,0 +1,237 @@
+"""Fixtures of the resilience tests: the real service as uvicorn subprocesses on loopback ports.
+
+Each test's database is SQLite in its temporary folder and, when ``AUTHSPEC_TEST_POSTGRES_URL``
+is set, PostgreSQL in a schema of its own (dropped afterwards). Codes reach the test through
+``AUTHSPEC_MAIL_BACKEND=smtp`` and an aiosmtpd sink started here. Servers are real processes,
+so a test can SIGKILL one and start another on the same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+from authspec.keys import Keyring
+from tests.helpers import free_port
+
+POSTGRES_URL = os.environ.get("AUTHSPEC_TEST_POSTGRES_URL")
+API = "/api/v1"
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgres",
+        id="postgres",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not POSTGRES_URL, reason="AUTHSPEC_TEST_POSTGRES_URL is not set: no PostgreSQL to use"),
+        ],
+    ),
+]
+
+#: High enough that only the tests about limits meet them (every client is on loopback).
+SERVER_DEFAULTS = {
+    "AUTHSPEC_MAIL_BACKEND": "smtp",
+    "AUTHSPEC_SMTP_HOST": "127.0.0.1",
+    "AUTHSPEC_CODE_IP_LIMIT": "100000",
+    "AUTHSPEC_VERIFY_IP_LIMIT": "100000",
+    "AUTHSPEC_CODE_RESEND_AFTER": "0",
+}
+
+
+class Mailbox:
+    """An aiosmtpd handler keeping the latest code sent to each address."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        part = message.get_body(preferencelist=("plain",)) if message.is_multipart() else message
+        body = part.get_content() if part is not None else ""
+        codes = [line.strip() for line in body.splitlines() if re.fullmatch(r"[0-9]{6}", line.strip())]
+        with self._lock:
+            for rcpt in envelope.rcpt_tos:
+                self._codes.setdefault(rcpt.lower(), []).extend(codes)
+        return "250 OK"
+
+    def code(self, email: str, timeout: float = 10) -> str:
+        """The latest code sent to ``email`` (the service sends before it answers; this waits a little)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                found = self._codes.get(email.lower())
+                if found:
+                    return found[-1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no code reached {email}")
+            time.sleep(0.01)
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+class ServerProcess:
+    """``uvicorn --factory handlers.app:create_app`` (or the mock's) in a subprocess on a free port."""
+
+    def __init__(self, env: dict[str, str], log: Path, factory: str = "handlers.app:create_app") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api = self.url + API
+        self.log = log
+        command = [
+            sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
+            "--port", str(self.port), "--lifespan", "on", "--no-access-log", "--log-level", "warning",
+        ]  # fmt: skip
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(command, env=env, stdout=out, stderr=out)
+        self._wait_ready(factory)
+
+    def _wait_ready(self, factory: str) -> None:
+        probe = "/readyz" if factory.startswith("handlers") else "/api/v1/openapi.json"
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited at start:\n{self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + probe, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the server did not become ready:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, nothing is flushed by the process."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The ``AUTHSPEC_*`` variables naming the test's database."""
+    if request.param == "sqlite":
+        yield {"AUTHSPEC_DATABASE_URL": f"sqlite:///{tmp_path / 'authspec.db'}"}
+        return
+    assert POSTGRES_URL
+    schema = f"authspec_r_{uuid.uuid4().hex[:16]}"
+    yield {"AUTHSPEC_DATABASE_URL": POSTGRES_URL, "AUTHSPEC_DATABASE_SCHEMA": schema}
+    asyncio.run(drop_schema(POSTGRES_URL, schema))
+
+
+async def drop_schema(url: str, schema: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+def server_env(database: dict[str, str], key_file: Path, smtp_port: int, **overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSPEC_")}
+    env.update(SERVER_DEFAULTS)
+    env.update(database)
+    env["AUTHSPEC_JWT_PRIVATE_KEY_FILE"] = str(key_file)
+    env["AUTHSPEC_SMTP_PORT"] = str(smtp_port)
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "keys.pem"
+    Keyring.generate().save(path)
+    return path
+
+
+@pytest.fixture
+def start_server(
+    database: dict[str, str], key_file: Path, mailbox: tuple[Mailbox, int], tmp_path: Path
+) -> Iterator[Callable[..., ServerProcess]]:
+    """``start_server(**AUTHSPEC_overrides)``: one more service process on the test's database."""
+    started: list[ServerProcess] = []
+
+    def start(**overrides: str) -> ServerProcess:
+        env = server_env(database, key_file, mailbox[1], **overrides)
+        server = ServerProcess(env, tmp_path / f"server-{len(started)}.log")
+        started.append(server)
+        return server
+
+    yield start
+    for server in reversed(started):
+        server.stop()
+
+
+def login(api: str, box: Mailbox, email: str, *, client: httpx.Client | None = None) -> dict[str, Any]:
+    """Log ``email`` in through the service at ``api`` (registering it when new): ``data.tokens``."""
+    http = client or httpx.Client(timeout=30)
+    try:
+        sent = http.post(f"{api}/auth/email/request-code", json={"email": email})
+        assert sent.status_code == 200, sent.text
+        verified = http.post(f"{api}/auth/email/verify", json={"email": email, "code": box.code(email)})
+        assert verified.status_code == 200, verified.text
+        data = verified.json()["data"]
+        if data["status"] == "registration_required":
+            body = {"registrationToken": data["registrationToken"], "firstName": "Ada", "lastName": "Lovelace"}
+            registered = http.post(f"{api}/auth/register", json=body)
+            assert registered.status_code == 201, registered.text
+            data = registered.json()["data"]
+        tokens: dict[str, Any] = data["tokens"]
+        return tokens
+    finally:
+        if client is None:
+            http.close()
+
+
+def rows(database: dict[str, str], table: Any) -> list[dict[str, Any]]:
+    """Every row of ``table`` in the test's database, read on a connection of the test's own."""
+    from sqlalchemy import select
+
+    from authspec.storage.engine import Database
+
+    async def fetch() -> list[dict[str, Any]]:
+        db = Database(database["AUTHSPEC_DATABASE_URL"], schema=database.get("AUTHSPEC_DATABASE_SCHEMA"))
+        try:
+            async with db.read() as conn:
+                return [dict(row._mapping) for row in await conn.execute(select(table))]
+        finally:
+            await db.dispose()
+
+    return asyncio.run(fetch())

@@ -1,0 +1,199 @@
+"""Hostile input over HTTP against a running server: forged and misused access tokens get 401,
+and malformed, non-UTF-8, oversized and wrongly typed bodies get an error envelope, never a 5xx.
+(``tests/service/test_tokens.py`` checks the attack set in-process; here it crosses uvicorn.)"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from authspec.keys import Keyring
+from tests.resilience.conftest import Mailbox, ServerProcess, login, server_env
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def service(
+    tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[Mailbox, int]
+) -> Iterator[tuple[ServerProcess, Path]]:
+    folder = tmp_path_factory.mktemp("hostile")
+    key_file = folder / "keys.pem"
+    Keyring.generate().save(key_file)
+    env = server_env({"AUTHSPEC_DATABASE_URL": f"sqlite:///{folder / 'authspec.db'}"}, key_file, mailbox[1])
+    server = ServerProcess(env, folder / "service.log")
+    yield server, key_file
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def mock_server(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[Mailbox, int]) -> Iterator[ServerProcess]:
+    folder = tmp_path_factory.mktemp("hostile-mock")
+    env = server_env({}, folder / "unused.pem", mailbox[1])
+    server = ServerProcess(env, folder / "mock.log", factory="mock.app:create_app")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def session(service: tuple[ServerProcess, Path], mailbox: tuple[Mailbox, int]) -> dict[str, Any]:
+    return login(service[0].api, mailbox[0], "target@example.com")
+
+
+# -- the JWT attack set ------------------------------------------------------------------------------------------
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _attacks(key_file: Path, tokens: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Each forged or misused token with the ``errorCode`` it must get."""
+    ring = Keyring.load(key_file)
+    key = ring.active
+    real = jwt.decode(tokens["accessToken"], options={"verify_signature": False})
+    head = {"kid": key.kid, "typ": "at+jwt"}
+
+    def signed(claims: dict[str, Any], header: dict[str, Any] | None = None) -> str:
+        return jwt.encode({**real, **claims}, key.private_key, algorithm="EdDSA", headers={**head, **(header or {})})
+
+    body = _b64(json.dumps(real).encode())
+    none_head = _b64(json.dumps({"alg": "none", **head}).encode())
+    hs_head = _b64(json.dumps({"alg": "HS256", **head}).encode())
+    public_pem = key.public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    hs_sig = _b64(hmac.new(public_pem, f"{hs_head}.{body}".encode(), hashlib.sha256).digest())
+    now = int(time.time())
+    stranger = Keyring.generate().active
+    return {
+        "alg-none": (f"{none_head}.{body}.", "invalid_token"),
+        "hs256-signed-with-the-public-key": (f"{hs_head}.{body}.{hs_sig}", "invalid_token"),
+        "unknown-kid": (signed({}, {"kid": "no-such-key"}), "invalid_token"),
+        "foreign-key-with-our-kid": (
+            jwt.encode(real, stranger.private_key, algorithm="EdDSA", headers=head),
+            "invalid_token",
+        ),
+        "wrong-iss": (signed({"iss": "https://evil.example"}), "invalid_token"),
+        "wrong-aud": (signed({"aud": "another-api"}), "invalid_token"),
+        "expired": (signed({"iat": now - 7200, "exp": now - 3600}), "token_expired"),
+        "nbf-in-the-future": (signed({"nbf": now + 3600}), "invalid_token"),
+        "refresh-token-as-access-token": (tokens["refreshToken"], "invalid_token"),
+        "tampered-signature": (_tampered(tokens["accessToken"]), "invalid_token"),
+    }
+
+
+def _tampered(token: str) -> str:
+    return token[:-6] + ("AAAAAA" if not token.endswith("AAAAAA") else "BBBBBB")
+
+
+ATTACKS = [
+    "alg-none",
+    "hs256-signed-with-the-public-key",
+    "unknown-kid",
+    "foreign-key-with-our-kid",
+    "wrong-iss",
+    "wrong-aud",
+    "expired",
+    "nbf-in-the-future",
+    "refresh-token-as-access-token",
+    "tampered-signature",
+]
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+@pytest.mark.parametrize("path", ["/auth/me", "/auth/sessions"])
+def test_forged_and_misused_tokens_get_401(
+    attack: str, path: str, service: tuple[ServerProcess, Path], session: dict[str, Any]
+) -> None:
+    server, key_file = service
+    token, code = _attacks(key_file, session)[attack]
+    response = httpx.get(server.api + path, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert response.status_code == 401, response.text
+    body = response.json()
+    assert body["isSuccess"] is False and body["statusCode"] == 401 and body["errorCode"] == code
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    genuine = httpx.get(server.api + path, headers={"Authorization": f"Bearer {session['accessToken']}"}, timeout=30)
+    assert genuine.status_code == 200  # the real token still works
+
+
+# -- hostile bodies ------------------------------------------------------------------------------------------------
+def _chunks(total: int) -> Iterator[bytes]:
+    sent = 0
+    yield b'{"email": "'
+    while sent < total:
+        yield b"a" * 8192
+        sent += 8192
+    yield b'@example.com"}'
+
+
+JSON = {"Content-Type": "application/json"}
+BODIES: dict[str, dict[str, Any]] = {
+    "truncated-json": {"content": b'{"email": "a@example.com"', "headers": JSON},
+    "not-json": {"content": b"email=a@example.com", "headers": JSON},
+    "non-utf8": {"content": b'{"email": "\xff\xfe@example.com"}', "headers": JSON},
+    "utf16": {"content": '{"email": "a@example.com"}'.encode("utf-16"), "headers": JSON},
+    "unknown-charset": {
+        "content": b'{"email": "a@example.com"}',
+        "headers": {"Content-Type": "application/json;charset=klingon"},
+    },
+    "deeply-nested": {"content": b"[" * 20000 + b"]" * 20000, "headers": JSON},
+    "huge-integer": {"content": b'{"email": ' + b"9" * 5000 + b"}", "headers": JSON},
+    "unpaired-surrogate": {"content": b'{"email": "\\udc00@example.com", "code": "123456"}', "headers": JSON},
+    "oversized-announced": {"content": b'{"email": "' + b"a" * 70000 + b'@example.com"}', "headers": JSON},
+    "oversized-chunked": {"content": "chunked", "headers": JSON},
+    "text-plain": {"content": b'{"email": "a@example.com"}', "headers": {"Content-Type": "text/plain"}},
+    "form": {"content": b"email=a%40example.com", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+    "multipart": {"content": b"--x\r\n\r\n--x--\r\n", "headers": {"Content-Type": "multipart/form-data; boundary=x"}},
+    "json-null": {"content": b"null", "headers": JSON},
+    "json-array": {"content": b"[]", "headers": JSON},
+    "empty": {"content": b"", "headers": JSON},
+}
+OPERATIONS = ["/auth/email/request-code", "/auth/email/verify", "/auth/register", "/auth/refresh", "/auth/logout"]
+
+
+def _send(server: ServerProcess, path: str, case: str, token: str | None) -> httpx.Response:
+    spec = dict(BODIES[case])
+    headers = dict(spec["headers"])
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    content = _chunks(70000) if spec["content"] == "chunked" else spec["content"]
+    return httpx.post(server.api + path, content=content, headers=headers, timeout=30)
+
+
+def _assert_envelope(response: httpx.Response, case: str) -> None:
+    assert response.status_code < 500, (case, response.status_code, response.text[:300])
+    assert response.status_code >= 400, (case, response.status_code, response.text[:300])
+    body = response.json()
+    assert body["isSuccess"] is False and body["statusCode"] == response.status_code, body
+    assert body["errorCode"] and body["errors"] and body["data"] is None, body
+
+
+@pytest.mark.parametrize("case", list(BODIES))
+@pytest.mark.parametrize("path", OPERATIONS)
+def test_hostile_bodies_get_error_envelopes_from_the_service(
+    case: str, path: str, service: tuple[ServerProcess, Path], mailbox: tuple[Mailbox, int]
+) -> None:
+    token = None
+    if path == "/auth/logout":  # a session of its own: one of these logouts succeeds
+        token = login(service[0].api, mailbox[0], f"logout-{case}@example.com")["accessToken"]
+    response = _send(service[0], path, case, token)
+    if path == "/auth/logout" and case == "empty":
+        assert response.status_code == 200  # logout's body is optional: no body is the default scope
+        return
+    _assert_envelope(response, case)
+
+
+@pytest.mark.parametrize("case", list(BODIES))
+def test_hostile_bodies_get_error_envelopes_from_the_mock(case: str, mock_server: ServerProcess) -> None:
+    for path in OPERATIONS[:4]:
+        _assert_envelope(_send(mock_server, path, case, None), case)
