@@ -61,9 +61,21 @@ class AccessTokens:
         self.clock = clock
         self._verified: dict[str, tuple[Keyring, dict[str, Any]]] = {}
 
-    def issue(self, user_id: str, session_id: str, *, not_after: datetime | None = None) -> tuple[str, int]:
-        """A signed token and its lifetime in seconds (never past ``not_after``)."""
-        now = self.clock.now()
+    def issue(
+        self,
+        user_id: str,
+        session_id: str,
+        *,
+        not_after: datetime | None = None,
+        jti: str | None = None,
+        issued_at: datetime | None = None,
+    ) -> tuple[str, int]:
+        """A signed token and its lifetime in seconds (never past ``not_after``).
+
+        ``jti`` (default: random) and ``issued_at`` (default: now) let a caller issue the very same
+        token again: Ed25519 signatures are deterministic, so equal claims give equal tokens.
+        """
+        now = issued_at or self.clock.now()
         expires = now + timedelta(seconds=self.ttl)
         if not_after is not None and not_after < expires:
             expires = not_after
@@ -71,7 +83,7 @@ class AccessTokens:
         claims = {
             "sub": user_id,
             "sid": session_id,
-            "jti": str(uuid.uuid4()),
+            "jti": jti or str(uuid.uuid4()),
             "iat": iat,
             "exp": exp,
             "iss": self.issuer,

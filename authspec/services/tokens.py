@@ -16,16 +16,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-import jwt
-
 from authspec.clock import Clock
 from authspec.errors import Conflict, Forbidden, NotFound, Unauthorized
-from authspec.keys import ALGORITHM
 from authspec.services.ports import ClientInfo, RefreshToken, Repository, RotateOutcome, Session, User
 from authspec.services.results import Principal, RevokedToken, TokenPair
 from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
-from authspec.tokens import ACCESS_CLAIM_TYPE, ACCESS_TOKEN_TYPE, AccessTokens, hash_token, new_opaque_token
+from authspec.tokens import AccessTokens, hash_token, new_opaque_token
 
 log = logging.getLogger("authspec.tokens")
 
@@ -59,22 +56,10 @@ class TokenService:
 
     # -- issuing ---------------------------------------------------------------------------------
     def _access_token(self, user_id: str, session: Session, *, issued_at: datetime, jti: str) -> tuple[str, int]:
-        """A signed access token built only from its inputs (same inputs, same token)."""
-        expires = min(issued_at + timedelta(seconds=self.settings.access_ttl), session.expires_at)
-        claims = {
-            "sub": user_id,
-            "sid": session.id,
-            "jti": jti,
-            "iat": int(issued_at.timestamp()),
-            "exp": int(expires.timestamp()),
-            "iss": self.access.issuer,
-            "aud": self.access.audience,
-            "typ": ACCESS_CLAIM_TYPE,
-        }
-        key = self.access.keyring.active
-        token = jwt.encode(
-            claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
-        )
+        """A signed access token built only from its inputs (same inputs, same token) and the
+        seconds it has left."""
+        token, _ = self.access.issue(user_id, session.id, not_after=session.expires_at, jti=jti, issued_at=issued_at)
+        expires = min(issued_at + timedelta(seconds=self.access.ttl), session.expires_at)
         return token, _seconds(expires - self.clock.now())
 
     def _pair(
