@@ -28,6 +28,7 @@ from authspec.keys import Keyring
 from authspec.mail import build_mailer
 from authspec.services import Services, build_services
 from authspec.services.ports import Mailer
+from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
 from authspec.storage import Storage
 from authspec.storage.keyfile import key_path, load_keyring
@@ -68,9 +69,13 @@ async def _housekeeping(services: Services) -> None:
 
 
 def reload_keys(services: Services, keyring: Keyring) -> None:
-    """Sign with ``keyring.active`` and verify with every key of it from now on."""
+    """Sign with ``keyring.active`` and verify with every key of it from now on; the code and
+    successor secrets follow the ring's oldest key (they change only when that key is retired)."""
     services.tokens.access.keyring = keyring
     services.sessions.access.keyring = keyring
+    secrets = ServiceSecrets.from_keyring(keyring)
+    services.auth.secrets = secrets
+    services.tokens.secrets = secrets
     log.info("signing keys reloaded", extra={"event": "keys.reloaded", "kids": [k.kid for k in keyring.keys]})
 
 

@@ -138,8 +138,8 @@ class TokenService:
 
         assert parent.rotated_at is not None
         in_grace = (now - parent.rotated_at).total_seconds() <= self.settings.refresh_grace
-        if in_grace and parent.successor_hash == successor_hash:
-            child = await self.repo.get_refresh_token(successor_hash)
+        if in_grace and parent.successor_hash is not None:
+            child = await self.repo.get_refresh_token(parent.successor_hash)
             current = await self.repo.get_session(session.id)
             if (
                 child is not None
@@ -149,7 +149,11 @@ class TokenService:
                 and current.active_at(now)
             ):
                 # The immediate parent inside the window (parallel tabs, a lost response): the same pair.
-                return self._pair(parent.user_id, current, successor_plain, child.expires_at, parent.rotated_at)
+                if parent.successor_hash == successor_hash:
+                    return self._pair(parent.user_id, current, successor_plain, child.expires_at, parent.rotated_at)
+                # The successor secret changed since the rotation (its key was retired): the pair
+                # cannot be given again, but this is no theft either.
+                raise _invalid_refresh()
 
         ended = await self.repo.revoke_session(session.id, now, "refresh_token_reused")
         log.warning(
