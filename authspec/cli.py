@@ -1,14 +1,17 @@
-"""The ``authspec`` command line: serve, mock, bundle, check, migrate and keys.
+"""The ``authspec`` command line: serve, mock, bundle, check, migrate, keys and contract.
 
 The apps are started by uvicorn from their factories, named by string
-(``handlers.app:create_app``, ``mock.app:create_app``): authspec never imports them.
+(``handlers.app:create_app``, ``mock.app:create_app``): authspec never imports them. Likewise
+``contract`` runs the contract suite (``contract_tests``) with pytest in a child process.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -125,6 +128,81 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+CONTRACT_SUITE = ("contract_tests.test_operations", "contract_tests.test_stateful")
+CONTRACT_DIFFERENTIAL = "contract_tests.test_differential"
+#: A thorough run must make at least this many generated calls, or it says so and fails.
+THOROUGH_CALLS = 5000
+
+
+def cmd_contract(args: argparse.Namespace) -> int:
+    """Run the contract suite: in-process real app and mock (and the differential run), or ``--url``."""
+    if importlib.util.find_spec("contract_tests") is None:
+        print("authspec contract: contract_tests is not available in this installation", file=sys.stderr)
+        return 2
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSPEC_CONTRACT_")}
+    for name in ("AUTHSPEC_CONTRACT_TOKEN", "AUTHSPEC_CONTRACT_REFRESH_TOKEN"):
+        if name in os.environ:  # tokens only through the environment: not on a command line
+            env[name] = os.environ[name]
+    modules = list(CONTRACT_SUITE)
+    if args.url:
+        env["AUTHSPEC_CONTRACT_URL"] = args.url
+        env["AUTHSPEC_CONTRACT_TARGETS"] = "live"
+        if args.smtp_sink:
+            env["AUTHSPEC_CONTRACT_SMTP_SINK"] = args.smtp_sink
+    else:
+        if args.smtp_sink:
+            print(
+                "authspec contract: --smtp-sink needs --url (the in-process apps keep mail in memory)", file=sys.stderr
+            )
+            return 2
+        env["AUTHSPEC_CONTRACT_TARGETS"] = args.targets
+        if not args.no_differential:
+            modules.append(CONTRACT_DIFFERENTIAL)
+    if args.thorough:
+        env["AUTHSPEC_CONTRACT_THOROUGH"] = "1"
+    if args.max_examples is not None:
+        env["AUTHSPEC_CONTRACT_MAX_EXAMPLES"] = str(args.max_examples)
+    if args.phases:
+        env["AUTHSPEC_CONTRACT_PHASES"] = args.phases
+    if args.seed is not None:
+        env["AUTHSPEC_CONTRACT_SEED"] = str(args.seed)
+    junit: Path = args.junit
+    junit.parent.mkdir(parents=True, exist_ok=True)
+    stats = junit.with_name(junit.stem + "-stats.json")
+    stats.unlink(missing_ok=True)
+    env["AUTHSPEC_CONTRACT_STATS"] = str(stats.resolve())
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--pyargs",
+        *modules,
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={junit}",
+        "-o",
+        "junit_family=xunit2",
+        "-W",
+        "ignore::DeprecationWarning",  # third-party deprecations (connexion on starlette 1.x)
+        "-q",
+    ]
+    if args.thorough or args.max_examples:
+        command += ["-o", "timeout=0"]  # a big run is bounded by its size, not by the per-test limit
+    command += args.pytest_args
+    code = subprocess.call(command, env=env)  # noqa: S603 - this interpreter running pytest on our suite
+    summary = json.loads(stats.read_text()) if stats.exists() else {}
+    total = int(summary.get("generatedTotal", 0))
+    per_target = ", ".join(f"{k} {v}" for k, v in sorted(summary.get("generated", {}).items()))
+    print(f"authspec contract: {total} generated calls ({per_target or 'none'}); junit report: {junit}")
+    if code == 0 and args.thorough and total < THOROUGH_CALLS:
+        print(
+            f"authspec contract: a thorough run must make {THOROUGH_CALLS} calls, this one made {total}",
+            file=sys.stderr,
+        )
+        return 1
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="authspec", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -166,6 +244,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spec", type=Path, default=API_SPEC)
     p.add_argument("--admin-spec", type=Path, default=ADMIN_SPEC)
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "contract",
+        help="run the Schemathesis contract suite (in-process real app and mock, or --url)",
+        description="Hold a target to the contract with Schemathesis: per-operation property tests and "
+        "stateful link sequences. Without --url: the real app and the mock in-process, plus the differential "
+        "run. Tokens for a live real service without --smtp-sink: AUTHSPEC_CONTRACT_TOKEN and "
+        "AUTHSPEC_CONTRACT_REFRESH_TOKEN. Arguments after -- go to pytest.",
+    )
+    p.add_argument("--url", default=None, help="a running service or mock, e.g. http://127.0.0.1:8080")
+    p.add_argument("--targets", default="real,mock", help="in-process targets (default: real,mock)")
+    p.add_argument("--max-examples", type=int, default=None, help="examples per operation and stateful scenarios")
+    p.add_argument("--phases", default=None, help="comma-separated: examples,coverage,fuzzing,stateful (default: all)")
+    p.add_argument("--thorough", action="store_true", help=f"a large run (at least {THOROUGH_CALLS} calls)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the generated data (CI default: fixed)")
+    p.add_argument("--smtp-sink", default=None, metavar="HOST:PORT", help="run an SMTP sink the --url service mails")
+    p.add_argument("--no-differential", action="store_true", help="skip the real-vs-mock differential scenarios")
+    p.add_argument("--junit", type=Path, default=Path("build/contract-junit.xml"), help="junit report")
+    p.add_argument("pytest_args", nargs="*", help="after --: extra pytest arguments")
+    p.set_defaults(func=cmd_contract)
     return parser
 
 

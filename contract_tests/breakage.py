@@ -1,0 +1,42 @@
+"""Deliberately broken handlers, for proving that the suite fails on them (``test_meta``).
+
+Loaded as a pytest plugin (``-p contract_tests.breakage``) before the suite builds its apps, it
+replaces some of the mock's handlers, each with a bug one of our checks exists to catch — bugs
+that Schemathesis' schema checks alone would let through:
+
+- getCurrentUser answers 200 with ``statusCode: 201`` in the envelope      (envelope_invariants)
+- listSessions hands each session the caller's access token back            (no_secret_echo)
+- logout answers 200 without ending any session                            (session_end_enforced)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion import request
+
+from mock.handlers import Reply, auth, reply, sessions
+
+_real_current_user = auth.get_current_user
+_real_list_sessions = sessions.list_sessions
+
+
+async def get_current_user(user: str) -> Reply:
+    body, status = await _real_current_user(user)
+    return {**body, "statusCode": 201}, status
+
+
+async def list_sessions(user: str, token_info: dict[str, Any]) -> Reply:
+    answer, status = await _real_list_sessions(user, token_info)
+    token = request.headers["authorization"].removeprefix("Bearer ")
+    answer["data"] = [{**item, "accessToken": token} for item in answer["data"]]
+    return answer, status
+
+
+async def logout(user: str, token_info: dict[str, Any], body: Any = None) -> Reply:
+    return reply({"revokedSessions": 0})
+
+
+auth.get_current_user = get_current_user
+sessions.list_sessions = list_sessions
+sessions.logout = logout

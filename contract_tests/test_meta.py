@@ -1,0 +1,192 @@
+"""The suite itself: it fails on a deliberately broken handler, and ``authspec contract --url`` works
+against a running service (``authspec serve``, what ``make serve`` runs) and a running mock
+(``authspec mock``), each started on a free loopback port in a child process that stops by itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.slow
+
+#: Seconds a child process may live at most (``timeout`` ends it even if this test process dies).
+LIFETIME = 240
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without any AUTHSPEC_ setting, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSPEC_")}
+    env.update(extra)
+    return env
+
+
+def bounded(command: list[str]) -> list[str]:
+    """``command``, ended by coreutils' ``timeout`` after LIFETIME seconds whatever happens here."""
+    found = shutil.which("timeout")
+    return [found, "-k", "5", str(LIFETIME), *command] if found else command
+
+
+@contextmanager
+def server(kind: str, env: dict[str, str], workdir: Path) -> Iterator[str]:
+    """``authspec serve`` or ``authspec mock`` on a free loopback port; yields its base URL."""
+    port = free_port()
+    log = workdir / f"{kind}.log"
+    command = [sys.executable, "-m", "authspec.cli", kind, "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            bounded([*command, "--log-level", "warning"]), cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{base}/api/v1/openapi.json", timeout=2)
+                break
+            except requests.RequestException:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"authspec {kind} did not come up: {log.read_text(errors='replace')[-3000:]}")
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_contract(
+    args: list[str], workdir: Path, env: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    junit = workdir / "contract-junit.xml"
+    done = subprocess.run(
+        bounded([sys.executable, "-m", "authspec.cli", "contract", *args, "--junit", str(junit)]),
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=LIFETIME + 30,
+        check=False,
+    )
+    stats_file = workdir / "contract-junit-stats.json"
+    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    return done, stats
+
+
+def junit_cases(path: Path) -> list[str]:
+    return [case.get("name", "") for case in ET.parse(path).getroot().iter("testcase")]
+
+
+#: A live target's per-IP limits must let the suite's logins through (every call comes from 127.0.0.1).
+LIVE_LIMITS = {"AUTHSPEC_CODE_IP_LIMIT": "100000", "AUTHSPEC_VERIFY_IP_LIMIT": "100000"}
+
+
+def test_contract_url_against_a_running_mock(tmp_path: Path) -> None:
+    env = clean_env(XDG_CACHE_HOME=str(tmp_path / "cache"), **LIVE_LIMITS)
+    with server("mock", env, tmp_path) as base:
+        done, stats = run_contract(["--url", base, "--max-examples", "3"], tmp_path, clean_env())
+        # The run used a namespace of its own: the default world of the shared mock saw nothing.
+        untouched = requests.get(f"{base}/__mock/requests", timeout=5).json()["data"]
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    assert stats["generated"].get("live", 0) > 50, stats
+    cases = junit_cases(tmp_path / "contract-junit.xml")
+    assert any("live" in name and "/auth/refresh" in name for name in cases), cases
+    assert any(name == "test_links[live]" for name in cases), cases
+    assert [r for r in untouched if r.get("path", "").startswith("/api/")] == []
+
+
+def test_contract_url_against_a_running_service_with_an_smtp_sink(tmp_path: Path) -> None:
+    sink = free_port()
+    env = clean_env(
+        AUTHSPEC_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
+        AUTHSPEC_JWT_PRIVATE_KEY_FILE=str(tmp_path / "keys.pem"),
+        AUTHSPEC_MAIL_BACKEND="smtp",
+        AUTHSPEC_SMTP_HOST="127.0.0.1",
+        AUTHSPEC_SMTP_PORT=str(sink),
+        **LIVE_LIMITS,
+    )
+    with server("serve", env, tmp_path) as base:
+        done, stats = run_contract(
+            ["--url", f"{base}/api/v1", "--max-examples", "3", "--smtp-sink", f"127.0.0.1:{sink}"],
+            tmp_path,
+            clean_env(),
+        )
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    assert stats["generated"].get("live", 0) > 50, stats
+    assert stats["logins"].get("live", 0) >= 1, stats
+    assert any(name == "test_links[live]" for name in junit_cases(tmp_path / "contract-junit.xml"))
+
+
+def test_a_real_service_without_a_way_to_log_in_is_a_clear_failure(tmp_path: Path) -> None:
+    env = clean_env(AUTHSPEC_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}", AUTHSPEC_MAIL_BACKEND="memory")
+    with server("serve", env, tmp_path) as base:
+        done, _ = run_contract(["--url", base, "--max-examples", "1", "--phases", "examples"], tmp_path, clean_env())
+    assert done.returncode == 1
+    assert "cannot read its login codes" in done.stdout, done.stdout[-3000:]
+
+
+def test_the_suite_fails_on_broken_handlers(tmp_path: Path) -> None:
+    """``contract_tests.breakage`` breaks three of the mock's handlers; each of our checks must say so."""
+    done = subprocess.run(
+        bounded(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--pyargs",
+                "contract_tests.test_operations",
+                "contract_tests.test_stateful",
+                "-p",
+                "contract_tests.breakage",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                f"--junitxml={tmp_path / 'broken.xml'}",
+            ]
+        ),
+        cwd=tmp_path,
+        env=clean_env(AUTHSPEC_CONTRACT_TARGETS="mock", AUTHSPEC_CONTRACT_MAX_EXAMPLES="5"),
+        capture_output=True,
+        text=True,
+        timeout=LIFETIME + 30,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout[-3000:]
+    failures: dict[str, str] = {}
+    for case in ET.parse(tmp_path / "broken.xml").getroot().iter("testcase"):
+        failure = case.find("failure")
+        if failure is not None:
+            failures[case.get("name", "")] = failure.get("message", "") + (failure.text or "")
+    broken = {
+        "test_operation[mock][GET /auth/me]": "envelope_invariants",
+        "test_operation[mock][GET /auth/sessions]": "no_secret_echo",
+        "test_operation[mock][POST /auth/logout]": "session_end_enforced",
+    }
+    for test, check in broken.items():
+        assert test in failures, sorted(failures)
+        assert f"Custom check failed: `{check}`" in failures[test], failures[test][-2000:]
+    # The stateful run stops at the first of them; the operations left intact pass (no cascade).
+    assert "test_links[mock]" in failures
+    assert {name for name in failures if name.startswith("test_operation")} == set(broken)
