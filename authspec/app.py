@@ -28,7 +28,7 @@ from starlette.responses import Response
 from authspec.clock import Clock, SystemClock
 from authspec.errors import Unauthorized
 from authspec.fastpath import FastAsyncApp, compiled_validator_map
-from authspec.rendering import BodyLimitMiddleware, ErrorRenderer, RouteTable
+from authspec.rendering import ErrorRenderer, RequestBodyMiddleware, RouteTable
 from authspec.resolver import Fallback, TagResolver
 from authspec.settings import Settings
 from authspec.spec import API_SPEC, Spec, base_path, load_bundle, path_servers_root
@@ -167,7 +167,7 @@ def create_app(
     renderer = ErrorRenderer(clock=clock, routes=routes)
     renderer.install(app)
     app.add_middleware(
-        BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=settings.max_body_bytes
+        RequestBodyMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=settings.max_body_bytes
     )
     for middleware, position, options in middlewares:
         app.add_middleware(middleware, position=position, **options)

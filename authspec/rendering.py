@@ -2,8 +2,10 @@
 undecodable bodies, our own ``AuthspecError`` tree and anything unexpected.
 
 Also here: ``RouteTable`` (the methods each documented path accepts, for a correct ``Allow``
-header on 405 — Connexion lists only the first route's) and ``BodyLimitMiddleware`` (413 for
-bodies over the configured size, counted as they stream in, not only by ``Content-Length``).
+header on 405 — Connexion lists only the first route's) and ``RequestBodyMiddleware`` (413 for
+bodies over the configured size, counted as they stream in, not only by ``Content-Length``; and
+the framing Connexion needs: a ``Content-Length`` for chunked bodies, a JSON ``Content-Type`` for
+bodies sent without one).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from authspec.spec import HTTP_METHODS, Spec
 log = logging.getLogger("authspec.errors")
 
 _PARAM = re.compile(r"\{[^/}]+\}")
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 class RouteTable:
@@ -143,12 +146,17 @@ class ErrorRenderer:
         return self.render(InternalError(None))
 
 
-class BodyLimitMiddleware:
-    """Refuse request bodies over ``max_bytes`` with 413, whether announced or streamed.
+class RequestBodyMiddleware:
+    """Refuse request bodies over ``max_bytes`` with 413, whether announced or streamed, and frame
+    the others the way Connexion expects.
 
     Connexion reads a body only when ``Content-Length`` announces one, so a chunked body would be
     taken as missing (a wrong 400, or silently ignored). Chunked bodies are therefore buffered here,
-    up to the limit, and passed on with their ``Content-Length``.
+    up to the limit, and passed on with their ``Content-Length``. A body sent without
+    ``Content-Type`` is validated by Connexion as JSON (every operation's one media type) but then
+    handed to the handler as raw bytes (an empty one as ``b""`` instead of the schema's default);
+    requests that may carry a body are labelled ``application/json`` when they name no type, so
+    handlers always receive the parsed body or its default, once for the service and the mock.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -160,6 +168,8 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", []))
+        if b"content-type" not in headers and scope["method"] not in _BODILESS:
+            scope = {**scope, "headers": [*scope["headers"], (b"content-type", b"application/json")]}
         if b"content-length" in headers:
             try:
                 announced = int(headers[b"content-length"])
@@ -219,4 +229,4 @@ class BodyLimitMiddleware:
         return PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes")
 
 
-__all__ = ["BodyLimitMiddleware", "ErrorRenderer", "RouteTable", "failure"]
+__all__ = ["ErrorRenderer", "RequestBodyMiddleware", "RouteTable", "failure"]

@@ -13,7 +13,6 @@ from typing import Any
 from authspec.envelope import success
 from authspec.errors import BadRequest
 from mock.context import current_request, current_world
-from mock.handlers import json_body
 from mock.namespaces import Scenario
 from mock.responder import declared_statuses
 
@@ -45,8 +44,7 @@ async def get_clock() -> Reply:
     return _reply(_clock_data())
 
 
-async def set_clock(body: Any) -> Reply:
-    body = json_body(body)
+async def set_clock(body: dict[str, Any]) -> Reply:
     clock = current_world().clock
     if "advanceSeconds" in body:
         clock.advance(int(body["advanceSeconds"]))
@@ -64,8 +62,7 @@ async def list_scenarios() -> Reply:
     return _reply([s.as_data() for s in current_world().scenarios])
 
 
-async def create_scenario(body: Any) -> Reply:
-    body = json_body(body)
+async def create_scenario(body: dict[str, Any]) -> Reply:
     operation_id, status, times = body["operationId"], int(body["status"]), int(body.get("times", 1))
     operation = current_request().app.operations.get(operation_id)
     if operation is None:

@@ -1,25 +1,6 @@
-"""The mock's ``sessions`` operations: logout, the session list and session revocation."""
+"""Operations of the ``sessions`` tag for the mock: the shared adapters of ``authspec.operations.sessions``,
+run against the request's in-memory world."""
 
-from __future__ import annotations
+from authspec.operations.sessions import list_sessions, logout, revoke_session
 
-from typing import Any
-
-from authspec.services.results import LogoutScope, Principal
-from mock.handlers import Reply, json_body, reply, services
-
-
-async def logout(user: str, token_info: dict[str, Any], body: Any = None) -> Reply:
-    # Without a body the scope defaults to all; a body sent without Content-Type arrives as bytes.
-    scope: LogoutScope = json_body(body).get("scope", "all")
-    logged_out = await services().sessions.logout(Principal.from_token_info(user, token_info), scope)
-    return reply(logged_out.as_data())
-
-
-async def list_sessions(user: str, token_info: dict[str, Any]) -> Reply:
-    listed = await services().sessions.list(Principal.from_token_info(user, token_info))
-    return reply(listed.as_data())
-
-
-async def revoke_session(id: str, user: str, token_info: dict[str, Any]) -> Reply:
-    revoked = await services().sessions.revoke(Principal.from_token_info(user, token_info), id)
-    return reply(revoked.as_data())
+__all__ = ["list_sessions", "logout", "revoke_session"]

@@ -189,3 +189,24 @@ def test_chunked_body_within_the_limit_is_read() -> None:
     with make_client() as client:
         response = client.post(REQUEST_CODE, content=chunks(), headers=JSON)
     assert_error(response, 501, "not_implemented")  # validated and routed: the body arrived
+
+
+@pytest.mark.parametrize(
+    ("content", "revoked"),
+    [(b'{"scope": "current"}', 1), (b'{"scope": "others"}', 2), (b"", 3)],
+    ids=["current", "others", "empty body"],
+)
+def test_a_body_without_content_type_reaches_the_handler_parsed(
+    client: TestClient, content: bytes, revoked: int
+) -> None:
+    # Connexion alone validates such a body as JSON, then hands the handler raw bytes.
+    response = client.post("/api/v1/auth/logout", content=content, headers={"Authorization": "Bearer good-ada"})
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"revokedSessions": revoked}
+
+
+def test_a_body_without_content_type_is_still_validated(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/auth/logout", content=b'{"scope": "everything"}', headers={"Authorization": "Bearer good-ada"}
+    )
+    assert_error(response, 400, "validation_failed")

@@ -1,0 +1,38 @@
+"""The HTTP adapters of the contract's operations, written once for the real service and the mock.
+
+Each adapter takes what Connexion injects (the validated ``body``, path parameters, ``user`` and
+``token_info``), makes one call into the domain services and returns the success envelope,
+stamped by the services' clock. The services come from ``request.state.services``: the real
+service's lifespan puts them there, the mock's entry middleware puts the request's world's there.
+``handlers/<tag>.py`` and ``mock/handlers/<tag>.py`` re-export these functions, so both resolver
+roots keep DESIGN.md's names and cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion import request
+
+from authspec.envelope import Envelope, success
+from authspec.services import Services
+from authspec.services.ports import ClientInfo
+
+Reply = tuple[Envelope, int]
+
+
+def services() -> Services:
+    """The domain services serving this request (``request.state.services``)."""
+    found: Services = request.state.services
+    return found
+
+
+def client() -> ClientInfo:
+    """The peer address and User-Agent of the request (no proxy header is trusted)."""
+    peer = request.client
+    return ClientInfo(ip=peer.host if peer else None, user_agent=request.headers.get("user-agent"))
+
+
+def reply(data: Any, status: int = 200) -> Reply:
+    """``data`` in the success envelope, timestamped by the services' clock."""
+    return success(data, services().clock.now(), status), status
