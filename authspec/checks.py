@@ -24,7 +24,7 @@ from authspec.spec import ADMIN_SPEC, API_SPEC, Spec, SpecError, iter_operations
 
 PRODUCTION_WARNING = "**Production warning:**"
 
-#: The statuses DESIGN.md names for each operation (success and errors).
+#: The statuses DESIGN.md names for each operation (success and errors), and the operational ones.
 REQUIRED_RESPONSES: dict[str, set[str]] = {
     "requestEmailCode": {"200", "400", "429"},
     "verifyEmailCode": {"200", "400", "401", "429"},
@@ -36,6 +36,8 @@ REQUIRED_RESPONSES: dict[str, set[str]] = {
     "revokeSession": {"200", "401", "404", "409"},
     "getCurrentUser": {"200", "401"},
     "getJwks": {"200"},
+    "getHealth": {"200"},
+    "getReadiness": {"200", "503"},
 }
 
 _EXPRESSION = re.compile(r"\$(response|request)\.(body#(/[^}\s]*)?|header\.[\w-]+|path\.\w+|query\.\w+)")

@@ -2,11 +2,9 @@
 
 ``create_app`` assembles the service from its seams — storage (``authspec.storage``), the mail
 backend, the signing keyring, the clock — and hands the contract app the lifespan (migrations,
-connection check, key-file reload, an hourly purge of expired rows, clean shutdown), the bearer
-verifier (JWT + active session on every request) and two operational routes outside the
-contract: ``GET /healthz`` (the process answers) and ``GET /readyz`` (the database, and Redis
-when used, answer; 503 otherwise). Both are plain JSON, not the envelope, and not in the OpenAPI
-document: they are for orchestrators, not API clients.
+connection check, key-file reload, an hourly purge of expired rows, clean shutdown) and the bearer
+verifier (JWT + active session on every request). Liveness and readiness (``/healthz``,
+``/readyz``) are operations of the contract like any other (``handlers/health.py``).
 """
 
 from __future__ import annotations
@@ -19,8 +17,6 @@ from datetime import timedelta
 from typing import Any
 
 from connexion import AsyncApp
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from authspec.app import create_app as create_contract_app
 from authspec.clock import Clock, SystemClock
@@ -121,18 +117,5 @@ def create_app(
 
     app = create_contract_app(settings, handlers="handlers", lifespan=lifespan, bearer=bearer, clock=clock)
 
-    async def healthz(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(_request: Request) -> JSONResponse:
-        try:
-            await asyncio.wait_for(storage.ping(), timeout=5)
-        except Exception as exc:
-            log.warning("not ready", extra={"event": "service.not_ready", "error": type(exc).__name__})
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ready", "database": "ok"})
-
-    app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
-    app.add_url_rule("/readyz", "readyz", readyz, methods=["GET"])
     app.authspec.extras.update(services=services, storage=storage, mailer=mailer, keyring=keyring)
     return app

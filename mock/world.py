@@ -194,6 +194,9 @@ class MemoryRateLimiter:
     def __init__(self) -> None:
         self._windows: dict[str, tuple[datetime, int]] = {}
 
+    async def ping(self) -> None:
+        """Always reachable: the counters are in memory."""
+
     async def hit(self, key: str, *, limit: int, window: int, now: datetime) -> int:
         started, count = self._windows.get(key, (now, 0))
         end = started + timedelta(seconds=window)

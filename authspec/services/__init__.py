@@ -28,6 +28,12 @@ class Services:
     sessions: SessionService
     clock: Clock
     repo: Repository
+    limiter: RateLimiter
+
+    async def ping(self) -> None:
+        """Raise when the store or the rate-limit counters cannot be reached (readiness)."""
+        await self.repo.ping()
+        await self.limiter.ping()
 
 
 def build_services(
@@ -52,6 +58,7 @@ def build_services(
         sessions=SessionService(repo, access, clock, settings),
         clock=clock,
         repo=repo,
+        limiter=limiter,
     )
 
 

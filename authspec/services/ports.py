@@ -257,6 +257,10 @@ class RateLimiter(Protocol):
         """
         ...
 
+    async def ping(self) -> None:
+        """Raise when the counters' store is unreachable (readiness)."""
+        ...
+
 
 @runtime_checkable
 class Mailer(Protocol):

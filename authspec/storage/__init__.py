@@ -36,13 +36,9 @@ class Storage:
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
             await upgrade(self.db)
-        await self.ping()
-
-    async def ping(self) -> None:
-        """Raise when the database (or Redis, when used) is unreachable."""
+        # Fail at start, not at the first request, when the database or Redis cannot be reached.
         await self.repository.ping()
-        if self.redis is not None:
-            await self.redis.ping()
+        await self.limiter.ping()
 
     async def close(self) -> None:
         if self.redis is not None:

@@ -23,6 +23,9 @@ class SqlRateLimiter:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    async def ping(self) -> None:
+        """The counters live in the repository's database, which the repository pings."""
+
     async def hit(self, key: str, *, limit: int, window: int, now: datetime) -> int:
         stmt = upsert(self.db, rate_limits).values(key=key, count=1, resets_at=now + timedelta(seconds=window))
         expired = rate_limits.c.resets_at <= now

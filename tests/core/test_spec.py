@@ -26,6 +26,9 @@ DESIGN_OPERATIONS = {
     "revokeSession": ("post", "/sessions/{id}/revoke", "sessions", True),
     "getCurrentUser": ("get", "/auth/me", "auth", True),
     "getJwks": ("get", "/.well-known/jwks.json", "tokens", False),
+    # Operational, beyond DESIGN.md's table: liveness and readiness at the site root.
+    "getHealth": ("get", "/healthz", "health", False),
+    "getReadiness": ("get", "/readyz", "health", False),
 }
 
 
