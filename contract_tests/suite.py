@@ -19,6 +19,7 @@ from contract_tests.targets import (
     TargetUnusable,
     live_target_from_env,
     mock_target,
+    postgres_target,
     real_target,
     selected_targets,
 )
@@ -42,6 +43,11 @@ def _build(name: str) -> Target | Unavailable:
         return real_target()
     if name == "mock":
         return mock_target()
+    if name == "postgres":
+        url = os.environ.get("AUTHSPEC_TEST_POSTGRES_URL")
+        if not url:
+            return Unavailable("AUTHSPEC_TEST_POSTGRES_URL is not set: no real app on PostgreSQL", False)
+        return postgres_target(url)
     if name == "live":
         if not os.environ.get("AUTHSPEC_CONTRACT_URL"):
             return Unavailable(
@@ -53,7 +59,7 @@ def _build(name: str) -> Target | Unavailable:
             return Unavailable(str(exc), True)
         assert target is not None
         return target
-    return Unavailable(f"unknown target {name!r} in AUTHSPEC_CONTRACT_TARGETS (real, mock, live)", True)
+    return Unavailable(f"unknown target {name!r} in AUTHSPEC_CONTRACT_TARGETS (real, postgres, mock, live)", True)
 
 
 def _all() -> dict[str, Target | Unavailable]:
@@ -69,7 +75,7 @@ def targets() -> dict[str, Target]:
 
 def unavailable() -> dict[str, Unavailable]:
     found = {name: t for name, t in _all().items() if isinstance(t, Unavailable)}
-    for name in ("real", "mock", "live"):
+    for name in ("real", "postgres", "mock", "live"):
         if name not in _all():
             found[name] = Unavailable(f"the {name} target is not selected (AUTHSPEC_CONTRACT_TARGETS)", False)
     return found
@@ -78,10 +84,15 @@ def unavailable() -> dict[str, Unavailable]:
 def stateful_target(name: str) -> Target | Unavailable:
     """The target of the stateful run: in-process, an app of its own without the resend cooldown."""
     found = _all().get(name) or unavailable().get(name) or Unavailable(f"unknown target {name!r}", True)
-    if not isinstance(found, Target) or name not in ("real", "mock"):
+    if not isinstance(found, Target) or name not in ("real", "postgres", "mock"):
         return found
     if name not in _stateful:
-        _stateful[name] = real_target(**NO_COOLDOWN) if name == "real" else mock_target(**NO_COOLDOWN)
+        if name == "real":
+            _stateful[name] = real_target(**NO_COOLDOWN)
+        elif name == "postgres":
+            _stateful[name] = postgres_target(os.environ["AUTHSPEC_TEST_POSTGRES_URL"], **NO_COOLDOWN)
+        else:
+            _stateful[name] = mock_target(**NO_COOLDOWN)
     return _stateful[name]
 
 

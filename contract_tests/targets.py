@@ -2,6 +2,8 @@
 
 - ``real``: ``handlers.app:create_app`` in this process, on a temporary SQLite database, with the
   in-memory mailer (codes are read from it).
+- ``postgres``: the real app in this process on PostgreSQL (``AUTHSPEC_TEST_POSTGRES_URL``, a schema
+  of its own, dropped afterwards); skipped without that URL.
 - ``mock``: ``mock.app:create_app`` in this process (codes from ``/__mock/outbox``).
 - ``live``: ``AUTHSPEC_CONTRACT_URL``. A mock is recognised by its control API and gets a namespace
   of its own; a real service needs ``AUTHSPEC_CONTRACT_SMTP_SINK=HOST:PORT`` (an SMTP sink the suite
@@ -32,7 +34,7 @@ from contract_tests.mailbox import Mailbox, MemoryMailbox, OutboxMailbox, SmtpSi
 from contract_tests.tracker import Tracker
 
 API = "/api/v1"
-IN_PROCESS = ("real", "mock")
+IN_PROCESS = ("real", "postgres", "mock")
 #: Limits of the in-process targets: every in-process call comes from one client address.
 GENEROUS_LIMITS: dict[str, Any] = {"code_ip_limit": 1_000_000, "verify_ip_limit": 1_000_000}
 #: The stateful run's apps also have no resend cooldown, so a chain can log an existing account in
@@ -106,21 +108,48 @@ def real_target(workdir: Path | None = None, *, name: str = "real", **overrides:
         closers: list[Callable[[], None]] = [holder.cleanup]
     else:
         closers = []
-    settings = Settings(
-        database_url=f"sqlite:///{workdir / 'contract.db'}",
-        database_schema=None,
-        redis_url=None,
-        jwt_private_key_file=workdir / "keys.pem",
-        mail_backend="memory",
-        migrate_on_start=True,
-        **{**GENEROUS_LIMITS, **overrides},
-    )
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{workdir / 'contract.db'}",
+        "database_schema": None,
+        "redis_url": None,
+        "jwt_private_key_file": workdir / "keys.pem",
+        "mail_backend": "memory",
+        "migrate_on_start": True,
+        **GENEROUS_LIMITS,
+    }
+    settings = Settings(**{**values, **overrides})
     mailer = MemoryMailer()
     app = create_app(settings, mailer=mailer)
     origin = in_process_origin(name)
     http = Http.in_process(app, origin)
     relogin = settings.code_resend_after == 0
     return Target(name, http, MemoryMailbox(mailer), app, origin, is_mock=False, relogin=relogin, closers=closers)
+
+
+def postgres_target(url: str, *, name: str = "postgres", **overrides: Any) -> Target:
+    """The real app on PostgreSQL, in a schema of its own that is dropped when the target closes."""
+    schema = f"authspec_contract_{uuid.uuid4().hex[:12]}"
+    target = real_target(name=name, database_url=url, database_schema=schema, **overrides)
+
+    def drop_schema() -> None:
+        import asyncio
+
+        import asyncpg  # type: ignore[import-untyped]
+
+        async def drop() -> None:
+            conn = await asyncpg.connect(url)
+            try:
+                await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            finally:
+                await conn.close()
+
+        from schemathesis.python import asgi
+
+        asgi.shutdown_lifespans()  # the app's pool lets go of the schema first
+        asyncio.run(drop())
+
+    target.closers.insert(0, drop_schema)
+    return target
 
 
 def mock_target(app: Any | None = None, *, name: str = "mock", **overrides: Any) -> Target:
@@ -185,6 +214,6 @@ def live_target_from_env() -> Target | None:
 
 
 def selected_targets() -> list[str]:
-    """The targets this run tests: ``AUTHSPEC_CONTRACT_TARGETS`` (default real, mock and live)."""
-    chosen = os.environ.get("AUTHSPEC_CONTRACT_TARGETS", "real,mock,live")
+    """The targets this run tests: ``AUTHSPEC_CONTRACT_TARGETS`` (default real, postgres, mock and live)."""
+    chosen = os.environ.get("AUTHSPEC_CONTRACT_TARGETS", "real,postgres,mock,live")
     return [name.strip() for name in chosen.split(",") if name.strip()]

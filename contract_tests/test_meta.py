@@ -20,6 +20,10 @@ from typing import Any
 import pytest
 import requests
 
+from contract_tests.auth import login
+from contract_tests.http import Http
+from contract_tests.mailbox import SmtpSink
+
 pytestmark = pytest.mark.slow
 
 #: Seconds a child process may live at most (``timeout`` ends it even if this test process dies).
@@ -117,7 +121,10 @@ def test_contract_url_against_a_running_mock(tmp_path: Path) -> None:
     assert [r for r in untouched if r.get("path", "").startswith("/api/")] == []
 
 
-def test_contract_url_against_a_running_service_with_an_smtp_sink(tmp_path: Path) -> None:
+def test_contract_url_against_a_running_service(tmp_path: Path) -> None:
+    """``authspec serve`` mailing an SMTP port: first the suite runs the sink there and logs in
+    through it; then, with the sink in this test, tokens are taken once and the suite runs on
+    them alone (``AUTHSPEC_CONTRACT_TOKEN``), leaving that session alive."""
     sink = free_port()
     env = clean_env(
         AUTHSPEC_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
@@ -133,10 +140,29 @@ def test_contract_url_against_a_running_service_with_an_smtp_sink(tmp_path: Path
             tmp_path,
             clean_env(),
         )
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-    assert stats["generated"].get("live", 0) > 50, stats
-    assert stats["logins"].get("live", 0) >= 1, stats
-    assert any(name == "test_links[live]" for name in junit_cases(tmp_path / "contract-junit.xml"))
+        assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+        assert stats["generated"].get("live", 0) > 50, stats
+        assert stats["logins"].get("live", 0) >= 1, stats
+        assert any(name == "test_links[live]" for name in junit_cases(tmp_path / "contract-junit.xml"))
+
+        mailbox = SmtpSink("127.0.0.1", sink).start()
+        try:
+            identity = login(Http.remote(base), mailbox)
+        finally:
+            mailbox.stop()
+        tokens = {"AUTHSPEC_CONTRACT_TOKEN": identity.access, "AUTHSPEC_CONTRACT_REFRESH_TOKEN": identity.refresh}
+        done, stats = run_contract(["--url", base, "--max-examples", "3"], tmp_path, clean_env(**tokens))
+        assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+        assert stats["generated"].get("live", 0) > 50, stats
+        skipped = [
+            case.get("name")
+            for case in ET.parse(tmp_path / "contract-junit.xml").getroot().iter("testcase")
+            if case.find("skipped") is not None
+        ]
+        assert "test_links[live]" in skipped, skipped  # stateful sequences start with logins
+        # The given session survived the run (logout was only sent with scope "others").
+        me = requests.get(f"{base}/api/v1/auth/me", headers={"Authorization": f"Bearer {identity.access}"}, timeout=5)
+        assert me.status_code == 200, me.text
 
 
 def test_a_real_service_without_a_way_to_log_in_is_a_clear_failure(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from contract_tests.schema import load_schema
 from contract_tests.stateful import build_state_machine
 
 
-@pytest.mark.parametrize("name", ["real", "mock", "live"])
+@pytest.mark.parametrize("name", ["real", "postgres", "mock", "live"])
 def test_links(name: str, profile: Profile) -> None:
     if not profile.stateful:
         pytest.skip("the stateful phase is not selected (AUTHSPEC_CONTRACT_PHASES)")
