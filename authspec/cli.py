@@ -254,7 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
         "AUTHSPEC_CONTRACT_REFRESH_TOKEN. Arguments after -- go to pytest.",
     )
     p.add_argument("--url", default=None, help="a running service or mock, e.g. http://127.0.0.1:8080")
-    p.add_argument("--targets", default="real,mock", help="in-process targets (default: real,mock)")
+    p.add_argument(
+        "--targets",
+        default="real,postgres,mock",
+        help="in-process targets (default: real,postgres,mock; postgres needs AUTHSPEC_TEST_POSTGRES_URL)",
+    )
     p.add_argument("--max-examples", type=int, default=None, help="examples per operation and stateful scenarios")
     p.add_argument("--phases", default=None, help="comma-separated: examples,coverage,fuzzing,stateful (default: all)")
     p.add_argument("--thorough", action="store_true", help=f"a large run (at least {THOROUGH_CALLS} calls)")
