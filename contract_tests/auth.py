@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -64,13 +63,8 @@ def _expect(answer: Any, status: int, step: str) -> Any:
     return answer.json()["data"]
 
 
-#: When the suite last asked for a code per address (monotonic seconds), to stay out of resend cooldowns.
-LAST_REQUEST: dict[str, float] = {}
-
-
 def request_code(http: Http, mailbox: Mailbox, email: str) -> str | None:
     """Ask for a code and read it from the mailbox; None when the target answers 429 (cooldown or limit)."""
-    LAST_REQUEST[email] = time.monotonic()
     answer = http.post(f"{API}/auth/email/request-code", {"email": email})
     if answer.status_code == 429:
         return None
@@ -111,13 +105,11 @@ class SessionAuth:
         self.static = static
         self.current: Identity | None = None
         self.logins = 0
-        self.registered: list[str] = []  # emails with an account, oldest first
         self.issued: set[str] = set()  # every access token this provider handed out
 
     def fetch(self) -> Identity:
         if self.mailbox is not None:
             identity = login(self.http, self.mailbox)
-            self.registered.append(identity.email)
         else:
             identity = self._from_static()
         self.logins += 1

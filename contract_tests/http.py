@@ -50,7 +50,3 @@ class Http:
 
     def post(self, path: str, json: Any = None, **kwargs: Any) -> requests.Response:
         return self.request("POST", path, json=json, **kwargs)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}

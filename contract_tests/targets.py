@@ -34,7 +34,6 @@ from contract_tests.mailbox import Mailbox, MemoryMailbox, OutboxMailbox, SmtpSi
 from contract_tests.tracker import Tracker
 
 API = "/api/v1"
-IN_PROCESS = ("real", "postgres", "mock")
 #: Limits of the in-process targets: every in-process call comes from one client address.
 GENEROUS_LIMITS: dict[str, Any] = {"code_ip_limit": 1_000_000, "verify_ip_limit": 1_000_000}
 #: The stateful run's apps also have no resend cooldown, so a chain can log an existing account in
@@ -95,6 +94,7 @@ class Target:
         REGISTRY.pop(self.origin, None)
         for close in reversed(self.closers):
             close()
+        self.http.session.close()
 
 
 def real_target(workdir: Path | None = None, *, name: str = "real", **overrides: Any) -> Target:
