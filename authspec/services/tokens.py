@@ -55,23 +55,35 @@ class TokenService:
         self.settings = settings
 
     # -- issuing ---------------------------------------------------------------------------------
-    def _access_token(self, user_id: str, session: Session, *, issued_at: datetime, jti: str) -> tuple[str, int]:
+    def _access_token(
+        self, user_id: str, session: Session, *, issued_at: datetime, jti: str, now: datetime
+    ) -> tuple[str, int]:
         """A signed access token built only from its inputs (same inputs, same token) and the
-        seconds it has left."""
+        seconds it has left at ``now``."""
         token, _ = self.access.issue(user_id, session.id, not_after=session.expires_at, jti=jti, issued_at=issued_at)
         expires = min(issued_at + timedelta(seconds=self.access.ttl), session.expires_at)
-        return token, _seconds(expires - self.clock.now())
+        return token, _seconds(expires - now)
 
     def _pair(
-        self, user_id: str, session: Session, refresh: str, refresh_expires: datetime, issued_at: datetime
+        self,
+        user_id: str,
+        session: Session,
+        refresh: str,
+        refresh_expires: datetime,
+        issued_at: datetime,
+        now: datetime | None = None,
     ) -> TokenPair:
+        """The pair issued at ``issued_at``, its lifetimes measured at ``now`` (the request's instant,
+        by default the issue instant: a fresh pair says 3600 and 2592000, never a second less because
+        the clock moved on while the request was served)."""
+        now = issued_at if now is None else now
         jti = str(uuid.uuid5(_JTI_NAMESPACE, hash_token(refresh)))
-        access, expires_in = self._access_token(user_id, session, issued_at=issued_at, jti=jti)
+        access, expires_in = self._access_token(user_id, session, issued_at=issued_at, jti=jti, now=now)
         return TokenPair(
             access_token=access,
             refresh_token=refresh,
             expires_in=expires_in,
-            refresh_expires_in=_seconds(refresh_expires - self.clock.now()),
+            refresh_expires_in=_seconds(refresh_expires - now),
             session_id=session.id,
         )
 
@@ -150,7 +162,9 @@ class TokenService:
             ):
                 # The immediate parent inside the window (parallel tabs, a lost response): the same pair.
                 if parent.successor_hash == successor_hash:
-                    return self._pair(parent.user_id, current, successor_plain, child.expires_at, parent.rotated_at)
+                    return self._pair(
+                        parent.user_id, current, successor_plain, child.expires_at, parent.rotated_at, now
+                    )
                 # The successor secret changed since the rotation (its key was retired): the pair
                 # cannot be given again, but this is no theft either.
                 raise _invalid_refresh()

@@ -303,3 +303,27 @@ def test_instances_agree_on_code_secrets_after_a_retirement(make_api: Any) -> No
     started_later = make_api()
     code = running.request_code(EMAIL)
     assert data(started_later.verify(EMAIL, code))["status"] == "registration_required"
+
+
+def test_a_fresh_pair_states_the_full_lifetimes_on_a_running_clock(make_settings: Any) -> None:
+    """expiresIn and refreshExpiresIn of a new pair are the configured lifetimes, not a second less:
+    they were measured against a second reading of a running clock (found by the contract suite's
+    differential run: the real service said 3599 where the mock said 3600)."""
+    from starlette.testclient import TestClient
+
+    from authspec.clock import MovableClock
+    from authspec.mail.memory import MemoryMailer
+    from handlers.app import create_app
+
+    running = MovableClock()  # the wall clock, not the tests' frozen one
+    app = create_app(make_settings(), clock=running, mailer=MemoryMailer())
+    with TestClient(app, raise_server_exceptions=False, client=("203.0.113.7", 50000)) as client:
+        api = Api(app, client, app.authspec.extras["mailer"], running)
+        for attempt in range(5):  # time passes between issuing and answering on every attempt
+            email = f"lifetime{attempt}@example.com"
+            verified = data(api.verify(email, api.request_code(email)))
+            body = {"registrationToken": verified["registrationToken"], "firstName": "Ada", "lastName": "Lovelace"}
+            tokens = data(api.post("/auth/register", body), 201)["tokens"]
+            assert (tokens["expiresIn"], tokens["refreshExpiresIn"]) == (3600, 2592000)
+            rotated = data(api.refresh(tokens["refreshToken"]))
+            assert rotated["expiresIn"] == 3600
