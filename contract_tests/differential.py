@@ -48,19 +48,6 @@ SAME_VALUES = {
 }
 
 
-#: Real-service findings whose fix waits for the real service to be handed over (it is another
-#: engineer's until then): these keys are compared by type only in every scenario, and by value in
-#: ``test_differential.py::test_pending_real_service_findings``, a strict xfail that turns red as
-#: soon as the fix lands, so this entry is removed with it.
-PENDING_REAL_FIXES: dict[str, str] = {
-    "expiresIn": (
-        "R1: the real service answers expiresIn 3599 (and refreshExpiresIn 2591999) for a fresh token pair: "
-        "authspec/services/tokens.py measures the lifetime against a second clock.now() instead of the "
-        "issue instant; the mock, whose clock stands still during a request, answers 3600 as DESIGN.md says"
-    ),
-}
-
-
 class Different(AssertionError):
     """The real app and the mock answered a step differently."""
 
@@ -107,13 +94,12 @@ def _resolve(value: Value, side: Side) -> Any:
     return value(side) if callable(value) else value
 
 
-def shape(value: Any, same: frozenset[str] | None = None) -> Any:
+def shape(value: Any) -> Any:
     """The structure of a JSON value: keys and types, list lengths, and the by-design values."""
-    same = compared_values() if same is None else same
     if isinstance(value, dict):
-        return {k: (v if k in same else shape(v, same)) for k, v in sorted(value.items())}
+        return {k: (v if k in SAME_VALUES else shape(v)) for k, v in sorted(value.items())}
     if isinstance(value, list):
-        return [shape(v, same) for v in value]
+        return [shape(v) for v in value]
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int | float):
@@ -121,16 +107,6 @@ def shape(value: Any, same: frozenset[str] | None = None) -> Any:
     if isinstance(value, str):
         return "string"
     return "null"
-
-
-#: Set by the strict-xfail test of pending findings: compare their keys by value too.
-STRICT: list[bool] = []
-
-
-def compared_values() -> frozenset[str]:
-    if STRICT:
-        return frozenset(SAME_VALUES)
-    return frozenset(SAME_VALUES - set(PENDING_REAL_FIXES))
 
 
 def _essentials(answer: Answer) -> dict[str, Any]:

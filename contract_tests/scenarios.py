@@ -428,6 +428,7 @@ SCENARIOS: dict[str, Callable[[Pair], None]] = {
     "revoke_session": revoke_session,
     "code_rules": code_rules,
     "token_expiry": token_expiry,
+    "token_lifetimes": token_lifetimes,
     "per_ip_limit": per_ip_limit,
     "protocol_errors": protocol_errors,
 }
