@@ -7,6 +7,7 @@ that Schemathesis' schema checks alone would let through:
 - getCurrentUser answers 200 with ``statusCode: 201`` in the envelope      (envelope_invariants)
 - listSessions hands each session the caller's access token back            (no_secret_echo)
 - logout answers 200 without ending any session                            (session_end_enforced)
+- the JWK Set publishes the private half of the signing key                (no_secret_echo)
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Any
 
 from connexion import request
 
-from mock.handlers import Reply, auth, reply, sessions
+from mock.handlers import Reply, auth, reply, sessions, tokens
 
 _real_current_user = auth.get_current_user
 _real_list_sessions = sessions.list_sessions
+_real_jwks = tokens.get_jwks
 
 
 async def get_current_user(user: str) -> Reply:
@@ -37,6 +39,12 @@ async def logout(user: str, token_info: dict[str, Any], body: Any = None) -> Rep
     return reply({"revokedSessions": 0})
 
 
+async def get_jwks() -> tuple[dict[str, Any], int, dict[str, str]]:
+    document, status, headers = await _real_jwks()
+    return {"keys": [{**key, "d": "bm90LWEtcmVhbC1rZXk"} for key in document["keys"]]}, status, headers
+
+
 auth.get_current_user = get_current_user
+tokens.get_jwks = get_jwks
 sessions.list_sessions = list_sessions
 sessions.logout = logout

@@ -6,7 +6,8 @@
   errors, ``timestamp`` an RFC 3339 UTC instant.
 - ``no_secret_echo``: no code, refresh or registration token or bearer token the request carried
   comes back, in the body or a header; and no secret-bearing key (``accessToken``, ``refreshToken``,
-  ``registrationToken``, ``code``, ...) appears where the response schema does not declare it.
+  ``registrationToken``, ``code``, ...) appears where the response schema does not declare it, and
+  no JWK carries private key material (``d``, ``k``, ...).
 - ``declared_auth_headers``: 401 carries ``WWW-Authenticate: Bearer``, 429 a positive integer ``Retry-After``.
 - ``session_end_enforced`` (stateful): after a successful logout, revoke-token or revokeSession, or a
   refresh refused as ``refresh_token_reused``, the ended sessions' access tokens get 401 at once
@@ -41,6 +42,8 @@ ENVELOPE_KEYS = {"isSuccess", "statusCode", "data", "errors", "errorCode", "time
 SECRET_KEYS = {"accessToken", "refreshToken", "registrationToken", "code", "token", "password", "secret", "otp"}
 CODE = re.compile(r"^[0-9]{6}$")
 OPAQUE = re.compile(r"^[A-Za-z0-9_-]{43,128}$")
+#: Members of a JWK that only a private (or symmetric) key has (RFC 7518 §6).
+PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 UNENVELOPED = {"getJwks"}
 
 
@@ -169,6 +172,17 @@ def declared_keys(case: Case[Any], status: int) -> set[str]:
     return set(_declared_names(content.get("schema")))
 
 
+def _private_jwks(value: Any, path: str = "") -> Iterator[str]:
+    if isinstance(value, dict):
+        if "kty" in value:
+            yield from (f"{path}/{member}" for member in sorted(PRIVATE_JWK_MEMBERS & set(value)))
+        for key, sub in value.items():
+            yield from _private_jwks(sub, f"{path}/{key}")
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            yield from _private_jwks(sub, f"{path}/{index}")
+
+
 def _keys(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
     if isinstance(value, dict):
         for key, sub in value.items():
@@ -191,6 +205,8 @@ def no_secret_echo(ctx: CheckContext, response: Response, case: Case[Any]) -> bo
         allowed = declared_keys(case, response.status_code)
         leaked = [where for key, where in _keys(body) if key in SECRET_KEYS and key not in allowed]
         assert not leaked, f"secret-bearing field(s) the response schema does not declare: {', '.join(leaked)}"
+        private = list(_private_jwks(body))
+        assert not private, f"a JWK carries private key material: {', '.join(private)}"
     return None
 
 
