@@ -17,8 +17,8 @@ import re
 import string
 import uuid
 from datetime import UTC, datetime, timedelta
-from re import _constants as sre_constants  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
+from re import _constants as sre_constants
+from re import _parser as sre_parse
 from typing import Any
 
 from authspec.envelope import format_timestamp
