@@ -5,15 +5,13 @@ against a running service (``authspec serve``, what ``make serve`` runs) and a r
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +21,12 @@ import requests
 from contract_tests.auth import login
 from contract_tests.http import Http
 from contract_tests.mailbox import SmtpSink
+from tests.helpers import ServerProcess, authspec_cli, clean_env, free_port
 
 pytestmark = pytest.mark.slow
 
 #: Seconds a child process may live at most (``timeout`` ends it even if this test process dies).
 LIFETIME = 240
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """This environment without any AUTHSPEC_ setting, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSPEC_")}
-    env.update(extra)
-    return env
 
 
 def bounded(command: list[str]) -> list[str]:
@@ -53,32 +38,15 @@ def bounded(command: list[str]) -> list[str]:
 @contextmanager
 def server(kind: str, env: dict[str, str], workdir: Path) -> Iterator[str]:
     """``authspec serve`` or ``authspec mock`` on a free loopback port; yields its base URL."""
-    port = free_port()
-    log = workdir / f"{kind}.log"
-    command = [sys.executable, "-m", "authspec.cli", kind, "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            bounded([*command, "--log-level", "warning"]), cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/api/v1/openapi.json", timeout=2)
-                break
-            except requests.RequestException:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"authspec {kind} did not come up: {log.read_text(errors='replace')[-3000:]}")
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with ServerProcess(
+        partial(authspec_cli, kind),
+        env=env,
+        log=workdir / f"{kind}.log",
+        cwd=workdir,
+        lifetime=LIFETIME,
+        ready_within=60,
+    ) as running:
+        yield running.url
 
 
 def run_contract(

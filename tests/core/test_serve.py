@@ -2,57 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import ServerProcess, authspec_cli, clean_env
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "AUTHSPEC_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-        "AUTHSPEC_MAIL_BACKEND": "memory",
-    }
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "authspec.cli", "serve", "--port", str(port), "--log-level", "warning"],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/api/v1/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"authspec serve did not come up: {log.read_text()}")
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    env = clean_env(AUTHSPEC_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}", AUTHSPEC_MAIL_BACKEND="memory")
+    with ServerProcess(
+        partial(authspec_cli, "serve"), env=env, log=tmp_path / "serve.log", cwd=tmp_path, lifetime=120
+    ) as server:
+        yield server.url
 
 
 def test_serve_answers_the_contract_and_swagger_ui(served: str) -> None:

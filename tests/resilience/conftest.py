@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from authspec.keys import Keyring
-from tests.helpers import free_port
+from tests.helpers import ServerProcess, free_port, uvicorn_factory
 
 POSTGRES_URL = os.environ.get("AUTHSPEC_TEST_POSTGRES_URL")
 API = "/api/v1"
@@ -96,50 +94,10 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
         controller.stop()
 
 
-class ServerProcess:
-    """``uvicorn --factory handlers.app:create_app`` (or the mock's) in a subprocess on a free port."""
-
-    def __init__(self, env: dict[str, str], log: Path, factory: str = "handlers.app:create_app") -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.api = self.url + API
-        self.log = log
-        command = [
-            sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
-            "--port", str(self.port), "--lifespan", "on", "--no-access-log", "--log-level", "warning",
-        ]  # fmt: skip
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(command, env=env, stdout=out, stderr=out)
-        self._wait_ready(factory)
-
-    def _wait_ready(self, factory: str) -> None:
-        probe = "/readyz" if factory.startswith("handlers") else "/api/v1/openapi.json"
-        deadline = time.monotonic() + 45
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited at start:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(self.url + probe, timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the server did not become ready:\n{self.log.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hook runs, nothing is flushed by the process."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+def uvicorn_server(env: dict[str, str], log: Path, factory: str = "handlers.app:create_app") -> ServerProcess:
+    """The real service (or the mock) under ``uvicorn --factory`` on a free port, unbounded so a test
+    can SIGKILL it; ready once ``/readyz`` answers 200."""
+    return ServerProcess(partial(uvicorn_factory, factory), env=env, log=log, probe="/readyz")
 
 
 @pytest.fixture(params=BACKENDS)
@@ -190,7 +148,7 @@ def start_server(
 
     def start(**overrides: str) -> ServerProcess:
         env = server_env(database, key_file, mailbox[1], **overrides)
-        server = ServerProcess(env, tmp_path / f"server-{len(started)}.log")
+        server = uvicorn_server(env, tmp_path / f"server-{len(started)}.log")
         started.append(server)
         return server
 

@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from authspec.keys import Keyring
-from tests.resilience.conftest import Mailbox, ServerProcess, login, server_env
+from tests.resilience.conftest import Mailbox, ServerProcess, login, server_env, uvicorn_server
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def service(
     key_file = folder / "keys.pem"
     Keyring.generate().save(key_file)
     env = server_env({"AUTHSPEC_DATABASE_URL": f"sqlite:///{folder / 'authspec.db'}"}, key_file, mailbox[1])
-    server = ServerProcess(env, folder / "service.log")
+    server = uvicorn_server(env, folder / "service.log")
     yield server, key_file
     server.stop()
 
@@ -41,7 +41,7 @@ def service(
 def mock_server(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[Mailbox, int]) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("hostile-mock")
     env = server_env({}, folder / "unused.pem", mailbox[1])
-    server = ServerProcess(env, folder / "mock.log", factory="mock.app:create_app")
+    server = uvicorn_server(env, folder / "mock.log", factory="mock.app:create_app")
     yield server
     server.stop()
 
