@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from authspec.errors import generic_message
 from authspec.spec import load_bundle
@@ -150,3 +151,20 @@ class ServerProcess:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+#: The database the PostgreSQL-backed tests use (``.ci/run`` sets it); without it they are skipped.
+POSTGRES_URL = os.environ.get("AUTHSPEC_TEST_POSTGRES_URL")
+
+#: Parameters of a fixture or test that runs on SQLite always and on PostgreSQL when it is given.
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgres",
+        id="postgres",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not POSTGRES_URL, reason="AUTHSPEC_TEST_POSTGRES_URL is not set: no PostgreSQL to use"),
+        ],
+    ),
+]

@@ -25,22 +25,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from authspec.keys import Keyring
-from tests.helpers import ServerProcess, free_port, uvicorn_factory
+from tests.helpers import BACKENDS, POSTGRES_URL, ServerProcess, free_port, uvicorn_factory
 
-POSTGRES_URL = os.environ.get("AUTHSPEC_TEST_POSTGRES_URL")
 API = "/api/v1"
 
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgres",
-        id="postgres",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not POSTGRES_URL, reason="AUTHSPEC_TEST_POSTGRES_URL is not set: no PostgreSQL to use"),
-        ],
-    ),
-]
 
 #: High enough that only the tests about limits meet them (every client is on loopback).
 SERVER_DEFAULTS = {

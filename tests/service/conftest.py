@@ -18,22 +18,11 @@ from authspec.clock import MovableClock
 from authspec.mail.memory import MemoryMailer
 from authspec.settings import Settings
 from handlers.app import create_app
+from tests.helpers import BACKENDS, POSTGRES_URL
 from tests.service.support import START, Api
 
-POSTGRES_URL = os.environ.get("AUTHSPEC_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("AUTHSPEC_TEST_REDIS_URL")
 
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgres",
-        id="postgres",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not POSTGRES_URL, reason="AUTHSPEC_TEST_POSTGRES_URL is not set"),
-        ],
-    ),
-]
 
 #: Limits high enough that only the tests about limits meet them (every TestClient is one IP).
 TEST_DEFAULTS: dict[str, Any] = {
