@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from email import message_from_bytes, policy
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from authspec.keys import Keyring
+from contract_tests.mailbox import SmtpSink
 from tests.helpers import BACKENDS, POSTGRES_URL, ServerProcess, free_port, uvicorn_factory
 
 API = "/api/v1"
@@ -40,46 +36,14 @@ SERVER_DEFAULTS = {
 }
 
 
-class Mailbox:
-    """An aiosmtpd handler keeping the latest code sent to each address."""
-
-    def __init__(self) -> None:
-        self._codes: dict[str, list[str]] = {}
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        part = message.get_body(preferencelist=("plain",)) if message.is_multipart() else message
-        body = part.get_content() if part is not None else ""
-        codes = [line.strip() for line in body.splitlines() if re.fullmatch(r"[0-9]{6}", line.strip())]
-        with self._lock:
-            for rcpt in envelope.rcpt_tos:
-                self._codes.setdefault(rcpt.lower(), []).extend(codes)
-        return "250 OK"
-
-    def code(self, email: str, timeout: float = 10) -> str:
-        """The latest code sent to ``email`` (the service sends before it answers; this waits a little)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                found = self._codes.get(email.lower())
-                if found:
-                    return found[-1]
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no code reached {email}")
-            time.sleep(0.01)
-
-
 @pytest.fixture(scope="session")
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
+def mailbox() -> Iterator[tuple[SmtpSink, int]]:
+    """The SMTP sink the servers send their code emails to (the contract suite's), and its port."""
+    sink = SmtpSink("127.0.0.1", free_port()).start()
     try:
-        yield box, port
+        yield sink, sink.port
     finally:
-        controller.stop()
+        sink.stop()
 
 
 def uvicorn_server(env: dict[str, str], log: Path, factory: str = "handlers.app:create_app") -> ServerProcess:
@@ -129,7 +93,7 @@ def key_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def start_server(
-    database: dict[str, str], key_file: Path, mailbox: tuple[Mailbox, int], tmp_path: Path
+    database: dict[str, str], key_file: Path, mailbox: tuple[SmtpSink, int], tmp_path: Path
 ) -> Iterator[Callable[..., ServerProcess]]:
     """``start_server(**AUTHSPEC_overrides)``: one more service process on the test's database."""
     started: list[ServerProcess] = []
@@ -145,13 +109,13 @@ def start_server(
         server.stop()
 
 
-def login(api: str, box: Mailbox, email: str, *, client: httpx.Client | None = None) -> dict[str, Any]:
+def login(api: str, box: SmtpSink, email: str, *, client: httpx.Client | None = None) -> dict[str, Any]:
     """Log ``email`` in through the service at ``api`` (registering it when new): ``data.tokens``."""
     http = client or httpx.Client(timeout=30)
     try:
         sent = http.post(f"{api}/auth/email/request-code", json={"email": email})
         assert sent.status_code == 200, sent.text
-        verified = http.post(f"{api}/auth/email/verify", json={"email": email, "code": box.code(email)})
+        verified = http.post(f"{api}/auth/email/verify", json={"email": email, "code": box.code_for(email)})
         assert verified.status_code == 200, verified.text
         data = verified.json()["data"]
         if data["status"] == "registration_required":

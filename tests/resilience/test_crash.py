@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.resilience.conftest import Mailbox, ServerProcess, login
+from contract_tests.mailbox import SmtpSink
+from tests.resilience.conftest import ServerProcess, login
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +36,7 @@ class Ledger:
 
 async def _burst(
     api: str,
-    box: Mailbox,
+    box: SmtpSink,
     ledger: Ledger,
     chains: dict[int, dict[str, str]],
     doomed: list[dict[str, str]],
@@ -60,7 +61,7 @@ async def _burst(
                 i += 1
                 sent = await http.post(f"{api}/auth/email/request-code", json={"email": email})
                 ledger.statuses.append(sent.status_code)
-                code = await asyncio.to_thread(box.code, email)
+                code = await asyncio.to_thread(box.code_for, email)
                 verified = await http.post(f"{api}/auth/email/verify", json={"email": email, "code": code})
                 ledger.statuses.append(verified.status_code)
                 data = verified.json()["data"]
@@ -86,7 +87,7 @@ async def _burst(
 
 
 def test_sigkill_during_a_burst_loses_nothing_acknowledged(
-    start_server: Callable[..., ServerProcess], mailbox: tuple[Mailbox, int]
+    start_server: Callable[..., ServerProcess], mailbox: tuple[SmtpSink, int]
 ) -> None:
     box = mailbox[0]
     server = start_server(AUTHSPEC_REFRESH_GRACE=GRACE)

@@ -19,14 +19,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from authspec.keys import Keyring
-from tests.resilience.conftest import Mailbox, ServerProcess, login, server_env, uvicorn_server
+from contract_tests.mailbox import SmtpSink
+from tests.resilience.conftest import ServerProcess, login, server_env, uvicorn_server
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def service(
-    tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[Mailbox, int]
+    tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[SmtpSink, int]
 ) -> Iterator[tuple[ServerProcess, Path]]:
     folder = tmp_path_factory.mktemp("hostile")
     key_file = folder / "keys.pem"
@@ -38,7 +39,7 @@ def service(
 
 
 @pytest.fixture(scope="module")
-def mock_server(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[Mailbox, int]) -> Iterator[ServerProcess]:
+def mock_server(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[SmtpSink, int]) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("hostile-mock")
     env = server_env({}, folder / "unused.pem", mailbox[1])
     server = uvicorn_server(env, folder / "mock.log", factory="mock.app:create_app")
@@ -47,7 +48,7 @@ def mock_server(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[Mailbox
 
 
 @pytest.fixture(scope="module")
-def session(service: tuple[ServerProcess, Path], mailbox: tuple[Mailbox, int]) -> dict[str, Any]:
+def session(service: tuple[ServerProcess, Path], mailbox: tuple[SmtpSink, int]) -> dict[str, Any]:
     return login(service[0].api, mailbox[0], "target@example.com")
 
 
@@ -181,7 +182,7 @@ def _assert_envelope(response: httpx.Response, case: str) -> None:
 @pytest.mark.parametrize("case", list(BODIES))
 @pytest.mark.parametrize("path", OPERATIONS)
 def test_hostile_bodies_get_error_envelopes_from_the_service(
-    case: str, path: str, service: tuple[ServerProcess, Path], mailbox: tuple[Mailbox, int]
+    case: str, path: str, service: tuple[ServerProcess, Path], mailbox: tuple[SmtpSink, int]
 ) -> None:
     token = None
     if path == "/auth/logout":  # a session of its own: one of these logouts succeeds

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from tests.resilience.conftest import POSTGRES_URL, Mailbox, ServerProcess, login
+from contract_tests.mailbox import SmtpSink
+from tests.resilience.conftest import POSTGRES_URL, ServerProcess, login
 
 pytestmark = [
     pytest.mark.slow,
@@ -68,7 +69,7 @@ def test_the_per_ip_limit_is_one_budget_for_both_instances(pair: tuple[ServerPro
 
 
 def test_a_revocation_on_one_instance_is_refused_by_the_other_at_once(
-    pair: tuple[ServerProcess, ServerProcess], mailbox: tuple[Mailbox, int]
+    pair: tuple[ServerProcess, ServerProcess], mailbox: tuple[SmtpSink, int]
 ) -> None:
     one, two = pair
     with client_from("127.0.0.4") as http:

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from authspec.storage.tables import refresh_tokens
-from tests.resilience.conftest import Mailbox, ServerProcess, login, rows
+from contract_tests.mailbox import SmtpSink
+from tests.resilience.conftest import ServerProcess, login, rows
 from tests.service.support import parallel
 
 pytestmark = pytest.mark.slow
@@ -22,7 +23,7 @@ def _statuses(responses: list[Any]) -> Counter[tuple[int, str | None]]:
 
 
 def test_fifty_concurrent_refreshes_with_one_token_make_one_lineage(
-    start_server: Callable[..., ServerProcess], mailbox: tuple[Mailbox, int], database: dict[str, str]
+    start_server: Callable[..., ServerProcess], mailbox: tuple[SmtpSink, int], database: dict[str, str]
 ) -> None:
     one = start_server()
     two = start_server()
@@ -41,7 +42,7 @@ def test_fifty_concurrent_refreshes_with_one_token_make_one_lineage(
 
 
 def test_fifty_parallel_wrong_codes_void_the_code_after_five(
-    start_server: Callable[..., ServerProcess], mailbox: tuple[Mailbox, int]
+    start_server: Callable[..., ServerProcess], mailbox: tuple[SmtpSink, int]
 ) -> None:
     one = start_server()
     two = start_server()
@@ -49,7 +50,7 @@ def test_fifty_parallel_wrong_codes_void_the_code_after_five(
     box = mailbox[0]
     sent = parallel([("POST", one.api + "/auth/email/request-code", {"json": {"email": email}})])[0]
     assert sent.status_code == 200
-    code = box.code(email)
+    code = box.code_for(email)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     guess = {"json": {"email": email, "code": wrong}}
     responses = parallel([("POST", (one.api, two.api)[i % 2] + "/auth/email/verify", guess) for i in range(50)])
