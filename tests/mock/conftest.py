@@ -19,12 +19,11 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from authspec.errors import generic_message
 from authspec.settings import Settings
 from authspec.spec import ADMIN_SPEC, Spec, base_path, iter_operations, load_bundle, path_servers_root
+from contract_tests.checks import assert_envelope
 from mock.app import create_app
 
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 API = "/api/v1"
 _namespaces = itertools.count()
 
@@ -96,17 +95,6 @@ class Contract:
                 assert name.lower() in response.headers, (path, status, name)
         if route is None or route.enveloped:
             assert_envelope(body, status)
-
-
-def assert_envelope(body: dict[str, Any], status: int) -> None:
-    assert body["isSuccess"] is (status < 400), body
-    assert body["statusCode"] == status, body
-    assert TIMESTAMP.match(body["timestamp"]), body
-    if status < 400:
-        assert body["errors"] == [] and body["errorCode"] is None, body
-    else:
-        assert body["data"] is None and body["errorCode"], body
-        assert body["errors"][0] == generic_message(status), body
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from authspec.keys import Keyring
+from contract_tests.checks import assert_envelope
 from contract_tests.mailbox import SmtpSink
 from tests.resilience.conftest import ServerProcess, login, server_env, uvicorn_server
 
@@ -174,9 +175,7 @@ def _send(server: ServerProcess, path: str, case: str, token: str | None) -> htt
 def _assert_envelope(response: httpx.Response, case: str) -> None:
     assert response.status_code < 500, (case, response.status_code, response.text[:300])
     assert response.status_code >= 400, (case, response.status_code, response.text[:300])
-    body = response.json()
-    assert body["isSuccess"] is False and body["statusCode"] == response.status_code, body
-    assert body["errorCode"] and body["errors"] and body["data"] is None, body
+    assert_envelope(response.json(), response.status_code)
 
 
 @pytest.mark.parametrize("case", list(BODIES))

@@ -18,7 +18,8 @@ from starlette.testclient import TestClient
 from authspec.clock import MovableClock
 from authspec.mail.memory import MemoryMailer
 from authspec.services import Services
-from tests.helpers import TIMESTAMP, free_port
+from contract_tests.checks import assert_envelope
+from tests.helpers import free_port
 
 API = "/api/v1"
 START = datetime(2026, 1, 15, 10, 30, tzinfo=UTC)
@@ -28,9 +29,7 @@ def data(response: httpx.Response, status: int = 200) -> Any:
     """The ``data`` of a success envelope, after checking the envelope."""
     assert response.status_code == status, (response.status_code, response.text)
     body = response.json()
-    assert body["isSuccess"] is True and body["statusCode"] == status
-    assert body["errors"] == [] and body["errorCode"] is None
-    assert TIMESTAMP.match(body["timestamp"])
+    assert_envelope(body, status)
     return body["data"]
 
 
