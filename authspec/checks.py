@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from authspec.errors import all_error_codes, error_for_status, generic_message
-from authspec.spec import ADMIN_SPEC, API_SPEC, Spec, SpecError, iter_operations, load_bundle
+from authspec.spec import ADMIN_SPEC, API_SPEC, Spec, SpecError, iter_operations, load_bundle, media_examples
 
 PRODUCTION_WARNING = "**Production warning:**"
 
@@ -136,18 +136,11 @@ def _validator(schema: dict[str, Any]) -> Any:
     return OAS30Validator(schema, format_checker=oas30_format_checker)
 
 
-def _examples(media: dict[str, Any]) -> dict[str, Any]:
-    found = {name: ex.get("value") for name, ex in (media.get("examples") or {}).items()}
-    if "example" in media:
-        found["example"] = media["example"]
-    return found
-
-
 def _check_request_examples(where: str, op: dict[str, Any]) -> list[str]:
     problems = []
     for mime, media in (op.get("requestBody", {}).get("content") or {}).items():
         schema = media.get("schema", {})
-        for name, value in _examples(media).items():
+        for name, value in media_examples(media).items():
             for error in _validator(schema).iter_errors(value):
                 problems.append(f"{where}: request example {name} ({mime}) is invalid: {error.message}")
     return problems
@@ -165,7 +158,7 @@ def _check_response(where: str, status: str, response: dict[str, Any], enveloped
         problems.append(f"{where}: {status} has no content")
     for mime, media in content.items():
         schema = media.get("schema")
-        examples = _examples(media)
+        examples = media_examples(media)
         if schema is None:
             problems.append(f"{where}: {status} {mime} has no schema")
             continue

@@ -70,6 +70,14 @@ def iter_operations(spec: Spec) -> list[tuple[str, str, dict[str, Any]]]:
     return found
 
 
+def media_examples(media: dict[str, Any]) -> dict[str, Any]:
+    """The examples of a media type object by name: the named ``examples`` first, then ``example``."""
+    found = {name: ex["value"] for name, ex in (media.get("examples") or {}).items() if "value" in ex}
+    if "example" in media:
+        found["example"] = media["example"]
+    return found
+
+
 def base_path(spec: Spec) -> str:
     """The path part of the first server URL (``/api/v1``), as Connexion uses it."""
     from urllib.parse import urlparse

@@ -19,6 +19,7 @@ from typing import Any
 
 from authspec.envelope import format_timestamp
 from authspec.errors import error_for_status, generic_message
+from authspec.spec import media_examples
 from mock.generator import GenerationError, Generator
 
 Operation = dict[str, Any]
@@ -83,11 +84,7 @@ def _media(response: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
 
 
 def _examples(response: dict[str, Any]) -> dict[str, Any]:
-    _, media = _media(response)
-    named = {name: ex["value"] for name, ex in (media.get("examples") or {}).items() if "value" in ex}
-    if not named and "example" in media:
-        named = {"example": media["example"]}
-    return named
+    return media_examples(_media(response)[1])
 
 
 def example_names(operation: Operation) -> dict[int, list[str]]:
