@@ -34,11 +34,10 @@ from authspec.errors import (
     error_for_status,
     generic_message,
 )
-from authspec.spec import HTTP_METHODS, Spec
+from authspec.spec import HTTP_METHODS, Spec, path_pattern
 
 log = logging.getLogger("authspec.errors")
 
-_PARAM = re.compile(r"\{[^/}]+\}")
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
@@ -53,10 +52,7 @@ class RouteTable:
             methods = {m.upper() for m in HTTP_METHODS if m in item}
             if "GET" in methods:
                 methods.add("HEAD")  # Starlette answers HEAD wherever it answers GET
-            pattern = _PARAM.sub(
-                "[^/]+", re.escape(prefix.rstrip("/") + template).replace(r"\{", "{").replace(r"\}", "}")
-            )
-            self._routes.append((re.compile(f"^{pattern}/?$"), methods))
+            self._routes.append((path_pattern(prefix.rstrip("/") + template, trailing_slash=True), methods))
 
     def allowed(self, path: str) -> list[str]:
         """The methods documented for ``path`` (empty when no documented path matches)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,12 @@ def iter_operations(spec: Spec) -> list[tuple[str, str, dict[str, Any]]]:
             if method in item:
                 found.append((path, method, item[method]))
     return found
+
+
+def path_pattern(template: str, *, trailing_slash: bool = False) -> re.Pattern[str]:
+    """A regex matching the concrete paths of an OpenAPI path template (``/sessions/{id}/revoke``)."""
+    pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+    return re.compile(f"^{pattern}{'/?' if trailing_slash else ''}$")
 
 
 def media_examples(media: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from authspec.settings import Settings
-from authspec.spec import ADMIN_SPEC, Spec, base_path, iter_operations, load_bundle, path_servers_root
+from authspec.spec import ADMIN_SPEC, Spec, base_path, iter_operations, load_bundle, path_pattern, path_servers_root
 from contract_tests.checks import assert_envelope
 from mock.app import create_app
 
@@ -46,8 +46,7 @@ class Contract:
             for path, method, operation in iter_operations(spec):
                 at_root = path_servers_root(spec["paths"][path])
                 full = ("" if at_root else prefix) + path
-                regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(full))
-                self.routes.append(Route(re.compile(f"^{regex}$"), method.upper(), operation, not at_root))
+                self.routes.append(Route(path_pattern(full), method.upper(), operation, not at_root))
         self.error_schema = self.find("GET", f"{API}/auth/sessions").operation["responses"]["401"]["content"][
             "application/json"
         ]["schema"]
