@@ -6,6 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.package-lock.json
 HOST ?= 127.0.0.1
 
 .PHONY: help install serve mock test contract check lint typecheck fmt bundle bench clean
@@ -19,7 +20,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install authspec with its dev tools
+$(NODE_STAMP): package.json package-lock.json clients/typescript/package.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP) ## Create .venv and node_modules (npm ci) and install authspec with its dev tools
 
 serve: $(STAMP) ## Run the real service on http://127.0.0.1:8080 (Swagger UI at /api/v1/docs/)
 	$(BIN)/authspec serve --host $(HOST) --port $${PORT:-8080}
@@ -27,7 +32,7 @@ serve: $(STAMP) ## Run the real service on http://127.0.0.1:8080 (Swagger UI at 
 mock: $(STAMP) ## Run the stateful mock on http://127.0.0.1:4010
 	$(BIN)/authspec mock --host $(HOST) --port $${PORT:-4010}
 
-test: $(STAMP) ## Run every test (PostgreSQL ones when AUTHSPEC_TEST_POSTGRES_URL is set)
+test: $(STAMP) $(NODE_STAMP) ## Run every test (PostgreSQL ones when AUTHSPEC_TEST_POSTGRES_URL is set)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 contract: $(STAMP) ## Schemathesis contract suite: real app and mock in-process + differential (THOROUGH=1: >= 5000 calls)
@@ -54,5 +59,5 @@ bench: $(STAMP) ## Benchmarks: mock vs Prism, service vs bare Starlette, 1k vs 1
 	$(PY) -m bench
 
 clean: ## Remove build output, caches and the virtualenv
-	rm -rf build .pytest_cache .mypy_cache .ruff_cache $(VENV) *.egg-info
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache $(VENV) *.egg-info node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
