@@ -16,7 +16,15 @@ from typing import Any
 
 import yaml
 
-SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
+
+def _spec_dir() -> Path:
+    """The contract's folder: ``authspec/openapi`` in an installed wheel, else the checkout's ``openapi/``."""
+    here = Path(__file__).resolve().parent
+    installed = here / "openapi"
+    return installed if (installed / "openapi.yaml").is_file() else here.parent / "openapi"
+
+
+SPEC_DIR = _spec_dir()
 API_SPEC = SPEC_DIR / "openapi.yaml"
 ADMIN_SPEC = SPEC_DIR / "mock-admin.yaml"
 
