@@ -29,7 +29,7 @@ from authspec.services.results import Principal
 from authspec.settings import Settings
 from authspec.spec import API_SPEC, load_bundle
 from authspec.storage import Storage
-from authspec.storage.keyfile import load_keyring
+from authspec.storage.keyfile import load_keyring, persist_keyring
 
 API = "/api/v1"
 
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         repo=storage.repository,
         limiter=storage.limiter,
         mailer=build_mailer(settings),
-        keyring=load_keyring(settings),
+        keyring=persist_keyring(settings, load_keyring(settings)),
         clock=clock,
         settings=settings,
     )

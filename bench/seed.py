@@ -23,7 +23,7 @@ from authspec.services import Services, build_services
 from authspec.services.ports import ClientInfo, User
 from authspec.settings import Settings
 from authspec.storage import Storage
-from authspec.storage.keyfile import load_keyring
+from authspec.storage.keyfile import load_keyring, persist_keyring
 from authspec.storage.migrate import upgrade
 from authspec.storage.tables import sessions
 
@@ -94,7 +94,7 @@ class Seeder:
             repo=self.storage.repository,
             limiter=self.storage.limiter,
             mailer=build_mailer(settings),
-            keyring=load_keyring(settings),
+            keyring=persist_keyring(settings, load_keyring(settings)),
             clock=self.clock,
             settings=settings,
         )

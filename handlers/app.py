@@ -27,7 +27,7 @@ from authspec.services.ports import Mailer
 from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
 from authspec.storage import Storage
-from authspec.storage.keyfile import key_path, load_keyring
+from authspec.storage.keyfile import key_path, load_keyring, persist_keyring
 from handlers.logs import configure_logging
 
 log = logging.getLogger("authspec.service")
@@ -100,6 +100,11 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
         await storage.start(migrate=settings.migrate_on_start)
+        # Only now, with the checks passed, is a generated dev key written (or another worker's adopted).
+        on_disk = persist_keyring(settings, keyring)
+        if on_disk.active.kid != services.tokens.access.keyring.active.kid:
+            reload_keys(services, on_disk)
+            app.authspec.extras["keyring"] = on_disk
         tasks = [asyncio.create_task(_watch_keys(services, settings)), asyncio.create_task(_housekeeping(services))]
         log.info("service started", extra={"event": "service.started", "database": storage.db.dialect})
         try:

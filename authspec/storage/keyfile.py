@@ -3,9 +3,11 @@
 ``AUTHSPEC_JWT_PRIVATE_KEY_FILE`` names it. Without it (development only; settings refuse prod
 without one) the ring is kept beside the SQLite database (``authspec.db`` →
 ``authspec.keys.pem``), or in the working directory for PostgreSQL, and generated on first
-start. With ``AUTHSPEC_ENV=prod`` a missing file stops startup with ``KeyfileError`` and a
-message that says how to create one. Creation is exclusive (``os.link`` of a finished temp file),
-so workers starting together end up with the same key.
+start: in memory by ``load_keyring``, and written by ``persist_keyring`` only once the startup
+checks have passed, so a start that fails leaves no file behind. With ``AUTHSPEC_ENV=prod`` a
+missing file stops startup with ``KeyfileError`` and a message that says how to create one.
+Writing is exclusive (``os.link`` of a finished temp file), so workers starting together end up
+with the same key.
 """
 
 from __future__ import annotations
@@ -34,11 +36,18 @@ def key_path(settings: Settings) -> Path:
     return Path(DEV_KEY_NAME)
 
 
-def create_exclusively(path: Path) -> Keyring:
-    """Generate and save a ring at ``path`` unless one appears there first; return what is on disk."""
+def persist_keyring(settings: Settings, ring: Keyring) -> Keyring:
+    """Save ``ring`` at the settings' key path unless a ring is there already; return what is on disk.
+
+    Called once the startup checks have passed. A ring that appeared first (another worker's)
+    wins, and the caller switches to it.
+    """
+    path = key_path(settings)
+    if path.exists():
+        return Keyring.load(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    Keyring.generate().save(tmp)
+    ring.save(tmp)
     try:
         os.link(tmp, path)
     except FileExistsError:
@@ -49,7 +58,8 @@ def create_exclusively(path: Path) -> Keyring:
 
 
 def load_keyring(settings: Settings) -> Keyring:
-    """The signing keyring for ``settings``: loaded, generated on first start in dev, or refused."""
+    """The signing keyring for ``settings``: loaded, generated in memory in dev (see
+    ``persist_keyring``), or refused."""
     path = key_path(settings)
     try:
         if path.exists():
@@ -59,7 +69,7 @@ def load_keyring(settings: Settings) -> Keyring:
                 f"AUTHSPEC_ENV=prod and the signing key file {path} does not exist. Create it once with "
                 f"`authspec keys rotate --file {path}` (keep it secret, share it between instances) and start again."
             )
-        return create_exclusively(path)
+        return Keyring.generate()
     except KeyringError as exc:
         raise KeyfileError(f"the signing key file cannot be used: {exc}") from None
 

@@ -118,11 +118,23 @@ def test_a_dev_key_is_generated_beside_the_database(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'data' / 'service.db'}", mail_backend="memory")
     app = create_app(settings)
     path = tmp_path / "data" / "service.keys.pem"
-    assert path.exists() and (path.stat().st_mode & 0o777) == 0o600
-    kid = app.authspec.extras["keyring"].active.kid
-    assert create_app(settings).authspec.extras["keyring"].active.kid == kid  # kept across starts
     with TestClient(app) as client:
+        assert path.exists() and (path.stat().st_mode & 0o777) == 0o600
+        kid = app.authspec.extras["keyring"].active.kid
         assert client.get("/.well-known/jwks.json").json()["keys"][0]["kid"] == kid
+    assert create_app(settings).authspec.extras["keyring"].active.kid == kid  # kept across starts
+
+
+def test_a_start_that_fails_leaves_no_key_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    key = tmp_path / "keys.pem"
+    settings = Settings(
+        database_url=f"sqlite:///{blocker / 'service.db'}", jwt_private_key_file=key, mail_backend="memory"
+    )
+    with pytest.raises(OSError), TestClient(create_app(settings)):  # the database's folder cannot be made
+        pass
+    assert not key.exists()
 
 
 def test_prod_refuses_to_start_without_its_key(tmp_path: Path) -> None:
