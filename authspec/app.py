@@ -99,7 +99,7 @@ def split_root_paths(spec: Spec) -> tuple[Spec, Spec | None]:
 def create_app(
     settings: Settings | None = None,
     *,
-    handlers: str = "handlers",
+    handlers: str = "authspec.handlers",
     spec: Spec | None = None,
     lifespan: Lifespan | None = None,
     bearer: BearerVerifier | None = None,

@@ -1,8 +1,8 @@
 """The ``authspec`` command line: serve, mock, bundle, check, migrate, keys and contract.
 
 The apps are started by uvicorn from their factories, named by string
-(``handlers.app:create_app``, ``mock.app:create_app``): authspec never imports them. Likewise
-``contract`` runs the contract suite (``contract_tests``) with pytest in a child process.
+(``authspec.handlers.app:create_app``, ``authspec.mock.app:create_app``): authspec never imports them. Likewise
+``contract`` runs the contract suite (``authspec.contract_tests``) with pytest in a child process.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 from authspec.settings import Settings
 from authspec.spec import ADMIN_SPEC, API_SPEC, SpecError, dump_bundle, load_bundle
 
-SERVICE_FACTORY = "handlers.app:create_app"
-MOCK_FACTORY = "mock.app:create_app"
+SERVICE_FACTORY = "authspec.handlers.app:create_app"
+MOCK_FACTORY = "authspec.mock.app:create_app"
 
 
 def _run_server(factory: str, host: str, port: int, log_level: str) -> int:
@@ -128,15 +128,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-CONTRACT_SUITE = ("contract_tests.test_operations", "contract_tests.test_stateful")
-CONTRACT_DIFFERENTIAL = "contract_tests.test_differential"
+CONTRACT_SUITE = ("authspec.contract_tests.test_operations", "authspec.contract_tests.test_stateful")
+CONTRACT_DIFFERENTIAL = "authspec.contract_tests.test_differential"
 #: A thorough run must make at least this many generated calls, or it says so and fails.
 THOROUGH_CALLS = 5000
 
 
 def cmd_contract(args: argparse.Namespace) -> int:
     """Run the contract suite: in-process real app and mock (and the differential run), or ``--url``."""
-    if importlib.util.find_spec("contract_tests") is None:
+    if importlib.util.find_spec("authspec.contract_tests") is None:
         print("authspec contract: contract_tests is not available in this installation", file=sys.stderr)
         return 2
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSPEC_CONTRACT_")}

@@ -14,29 +14,29 @@ import authspec.app
 
 
 def service() -> Any:
-    from handlers.app import create_app
+    from authspec.handlers.app import create_app
 
     return create_app()
 
 
 def mock() -> Any:
-    from mock.app import create_app
+    from authspec.mock.app import create_app
 
     return create_app()
 
 
 def service_stock() -> Any:
-    import handlers.app
+    import authspec.handlers.app as service_app
 
-    handlers.app.create_contract_app = functools.partial(authspec.app.create_app, fast=False)  # type: ignore[attr-defined]
-    return handlers.app.create_app()
+    service_app.create_contract_app = functools.partial(authspec.app.create_app, fast=False)  # type: ignore[attr-defined]
+    return service_app.create_app()
 
 
 def mock_stock() -> Any:
-    import mock.app
+    import authspec.mock.app as mock_app
 
-    mock.app.create_contract_app = functools.partial(authspec.app.create_app, fast=False)  # type: ignore[attr-defined]
-    return mock.app.create_app()
+    mock_app.create_contract_app = functools.partial(authspec.app.create_app, fast=False)  # type: ignore[attr-defined]
+    return mock_app.create_app()
 
 
 def ceiling() -> Any:

@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 from schemathesis.auths import CachingAuthProvider, SelectiveAuthProvider
 from schemathesis.filters import FilterSet
 
-from contract_tests.http import Http
-from contract_tests.mailbox import Mailbox
+from .http import Http
+from .mailbox import Mailbox
 
 if TYPE_CHECKING:
     from schemathesis import AuthContext, Case
 
-    from contract_tests.tracker import Tracker
+    from .tracker import Tracker
 
 API = "/api/v1"
 #: A login is not cached longer than this (access tokens live an hour by default).

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from authspec.mock.handlers import Reply, auth, reply, sessions, tokens
 from connexion import request
-
-from mock.handlers import Reply, auth, reply, sessions, tokens
 
 _real_current_user = auth.get_current_user
 _real_list_sessions = sessions.list_sessions

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 import schemathesis
 
 from authspec.errors import generic_message
-from contract_tests.targets import target_of
+
+from .targets import target_of
 
 if TYPE_CHECKING:
     from schemathesis import Case, CheckContext, Response

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from contract_tests import stats, suite
-from contract_tests.profile import Profile
+from . import stats, suite
+from .profile import Profile
 
 
 @pytest.fixture(scope="session")

@@ -24,9 +24,9 @@ from typing import Any
 
 import requests
 
-from contract_tests.checks import assert_envelope
-from contract_tests.http import Http
-from contract_tests.mailbox import Mailbox, MemoryMailbox, OutboxMailbox
+from .checks import assert_envelope
+from .http import Http
+from .mailbox import Mailbox, MemoryMailbox, OutboxMailbox
 
 API = "/api/v1"
 #: Values equal on both sides by design (the rest is compared by type only).
@@ -209,13 +209,15 @@ class Pair:
 @contextmanager
 def pair(**settings: Any) -> Iterator[Pair]:
     """A fresh real app (temporary SQLite, in-memory mail, movable clock) and a fresh mock."""
+    from authspec.handlers.app import create_app as create_real
+    from authspec.mock.app import create_app as create_mock
+
     from authspec.clock import MovableClock
     from authspec.mail.memory import MemoryMailer
     from authspec.settings import Settings
     from authspec.spec import load_bundle
-    from contract_tests.targets import in_process_origin
-    from handlers.app import create_app as create_real
-    from mock.app import create_app as create_mock
+
+    from .targets import in_process_origin
 
     with tempfile.TemporaryDirectory(prefix="authspec-differential-") as tmp:
         workdir = Path(tmp)

@@ -14,7 +14,7 @@ from email import message_from_bytes, policy
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from contract_tests.http import Http
+    from .http import Http
 
 CODE_LINE = re.compile(r"^\s*(\d{6})\s*$", re.MULTILINE)
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from contract_tests.differential import Answer, Pair, Side
+from .differential import Answer, Pair, Side
 
 API = "/api/v1"
 JSON = {"Content-Type": "application/json"}

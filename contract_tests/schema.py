@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 
-from contract_tests.profile import PHASES, Profile
+from .profile import PHASES, Profile
 
 if TYPE_CHECKING:
     from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-    from contract_tests.targets import Target
+    from .targets import Target
 
 API = "/api/v1"
 
@@ -84,7 +84,7 @@ def config_for(target: Target, profile: Profile) -> SchemathesisConfig:
 
 
 def load_schema(target: Target, profile: Profile, *, stateful: bool = False) -> OpenApiSchema:
-    import contract_tests.checks  # noqa: F401 - registers our checks with Schemathesis
+    from . import checks  # noqa: F401 - registers our checks with Schemathesis
 
     served = target.http.get(f"{API}/openapi.json")
     served.raise_for_status()

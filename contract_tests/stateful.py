@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from contract_tests.auth import fresh_email, request_code
-from contract_tests.checks import operation_id
+from .auth import fresh_email, request_code
+from .checks import operation_id
 
 if TYPE_CHECKING:
     from schemathesis import Case
     from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-    from contract_tests.targets import Target
+    from .targets import Target
 
 
 def build_state_machine(schema: OpenApiSchema, target: Target) -> Any:

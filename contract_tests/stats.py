@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import schemathesis
 
-from contract_tests.targets import target_of
+from .targets import target_of
 
 if TYPE_CHECKING:
     from schemathesis import Case, HookContext, Response

@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from contract_tests.profile import Profile
-from contract_tests.targets import (
+from .profile import Profile
+from .targets import (
     NO_COOLDOWN,
     Target,
     TargetUnusable,
@@ -97,7 +97,7 @@ def stateful_target(name: str) -> Target | Unavailable:
 
 
 def schemas(profile: Profile) -> dict[str, OpenApiSchema]:
-    from contract_tests.schema import load_schema
+    from .schema import load_schema
 
     return {name: load_schema(target, profile) for name, target in targets().items()}
 

@@ -28,10 +28,10 @@ from typing import Any
 
 import requests
 
-from contract_tests.auth import Identity, ProviderHandle, SessionAuth, static_identity_from_env
-from contract_tests.http import Http
-from contract_tests.mailbox import Mailbox, MemoryMailbox, OutboxMailbox, SmtpSink
-from contract_tests.tracker import Tracker
+from .auth import Identity, ProviderHandle, SessionAuth, static_identity_from_env
+from .http import Http
+from .mailbox import Mailbox, MemoryMailbox, OutboxMailbox, SmtpSink
+from .tracker import Tracker
 
 API = "/api/v1"
 #: Limits of the in-process targets: every in-process call comes from one client address.
@@ -98,9 +98,10 @@ class Target:
 
 
 def real_target(workdir: Path | None = None, *, name: str = "real", **overrides: Any) -> Target:
+    from authspec.handlers.app import create_app
+
     from authspec.mail.memory import MemoryMailer
     from authspec.settings import Settings
-    from handlers.app import create_app
 
     if workdir is None:
         holder = tempfile.TemporaryDirectory(prefix="authspec-contract-")
@@ -153,9 +154,10 @@ def postgres_target(url: str, *, name: str = "postgres", **overrides: Any) -> Ta
 
 
 def mock_target(app: Any | None = None, *, name: str = "mock", **overrides: Any) -> Target:
+    from authspec.mock.app import create_app
+
     from authspec.settings import Settings
     from authspec.spec import load_bundle
-    from mock.app import create_app
 
     if app is None:
         app = create_app(Settings(**{**GENEROUS_LIMITS, **overrides}), spec=load_bundle())

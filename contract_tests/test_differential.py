@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from contract_tests.differential import Pair, pair
-from contract_tests.scenarios import SCENARIOS
+from .differential import Pair, pair
+from .scenarios import SCENARIOS
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS.values()), ids=list(SCENARIOS))

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 import requests
 
-from contract_tests.auth import login
-from contract_tests.http import Http
-from contract_tests.mailbox import SmtpSink
 from tests.helpers import ServerProcess, authspec_cli, clean_env, free_port
+
+from .auth import login
+from .http import Http
+from .mailbox import SmtpSink
 
 pytestmark = pytest.mark.slow
 
@@ -150,10 +151,10 @@ def test_the_suite_fails_on_broken_handlers(tmp_path: Path) -> None:
                 "-m",
                 "pytest",
                 "--pyargs",
-                "contract_tests.test_operations",
-                "contract_tests.test_stateful",
+                "authspec.contract_tests.test_operations",
+                "authspec.contract_tests.test_stateful",
                 "-p",
-                "contract_tests.breakage",
+                "authspec.contract_tests.breakage",
                 "-p",
                 "no:cacheprovider",
                 "-q",

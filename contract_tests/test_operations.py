@@ -10,10 +10,10 @@ import pytest
 import schemathesis
 from schemathesis import Case
 
-from contract_tests import suite
-from contract_tests.checks import operation_id
-from contract_tests.profile import Profile
-from contract_tests.targets import target_of
+from . import suite
+from .checks import operation_id
+from .profile import Profile
+from .targets import target_of
 
 PROFILE = Profile.from_env()
 PROPERTY_PHASES = {"examples", "coverage", "fuzzing"} & set(PROFILE.phases)

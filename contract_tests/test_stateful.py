@@ -6,10 +6,10 @@ from __future__ import annotations
 import hypothesis
 import pytest
 
-from contract_tests import suite
-from contract_tests.profile import Profile
-from contract_tests.schema import load_schema
-from contract_tests.stateful import build_state_machine
+from . import suite
+from .profile import Profile
+from .schema import load_schema
+from .stateful import build_state_machine
 
 
 @pytest.mark.parametrize("name", ["real", "postgres", "mock", "live"])

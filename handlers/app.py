@@ -1,4 +1,4 @@
-"""The real service's app factory (``uvicorn --factory handlers.app:create_app``).
+"""The real service's app factory (``uvicorn --factory authspec.handlers.app:create_app``).
 
 ``create_app`` assembles the service from its seams — storage (``authspec.storage``), the mail
 backend, the signing keyring, the clock — and hands the contract app the lifespan (migrations,
@@ -28,7 +28,8 @@ from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
 from authspec.storage import Storage
 from authspec.storage.keyfile import key_path, load_keyring, persist_keyring
-from handlers.logs import configure_logging
+
+from .logs import configure_logging
 
 log = logging.getLogger("authspec.service")
 
@@ -120,7 +121,7 @@ def create_app(
     async def bearer(token: str, request: Any) -> dict[str, Any]:  # noqa: ARG001 - Connexion passes it by name
         return await services.sessions.authenticate(token)
 
-    app = create_contract_app(settings, handlers="handlers", lifespan=lifespan, bearer=bearer, clock=clock)
+    app = create_contract_app(settings, handlers="authspec.handlers", lifespan=lifespan, bearer=bearer, clock=clock)
 
     app.authspec.extras.update(services=services, storage=storage, mailer=mailer, keyring=keyring)
     return app

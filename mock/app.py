@@ -25,12 +25,13 @@ from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
 from authspec.spec import ADMIN_SPEC, API_SPEC, Spec, iter_operations
 from authspec.tokens import CodeHasher
-from mock.bundles import load_bundle_cached
-from mock.context import MockApp, RequestClock, WorldClock, current_request, current_world
-from mock.fixtures import DEFAULT_FIXTURES, load_fixtures
-from mock.middleware import EntryMiddleware, GateMiddleware, OverrideMiddleware
-from mock.namespaces import World, Worlds
-from mock.responder import Responder
+
+from .bundles import load_bundle_cached
+from .context import MockApp, RequestClock, WorldClock, current_request, current_world
+from .fixtures import DEFAULT_FIXTURES, load_fixtures
+from .middleware import EntryMiddleware, GateMiddleware, OverrideMiddleware
+from .namespaces import World, Worlds
+from .responder import Responder
 
 CONTROL_PREFIX = "/__mock"
 #: Requests the log leaves out: the documents and Swagger UI, not operations of the API.
@@ -102,11 +103,11 @@ def create_app(
 
     app = create_contract_app(
         settings,
-        handlers="mock.handlers",
+        handlers="authspec.mock.handlers",
         spec=spec,
         bearer=bearer,
         fallback=fallback,
-        extra_apis={CONTROL_PREFIX: ExtraApi(spec=load_bundle_cached(ADMIN_SPEC), handlers="mock.control")},
+        extra_apis={CONTROL_PREFIX: ExtraApi(spec=load_bundle_cached(ADMIN_SPEC), handlers="authspec.mock.control")},
         clock=WorldClock(),
         middlewares=[
             (

@@ -16,9 +16,10 @@ from typing import Any
 
 from authspec.clock import SystemClock
 from authspec.settings import Settings
-from mock.namespaces import World, Worlds
-from mock.prefer import NONE, Preferences
-from mock.responder import Responder
+
+from .namespaces import World, Worlds
+from .prefer import NONE, Preferences
+from .responder import Responder
 
 Operation = dict[str, Any]
 

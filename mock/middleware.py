@@ -22,10 +22,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authspec.envelope import dumps
 from authspec.errors import BadRequest
-from mock.context import MockApp, MockRequest, current_request, enter, leave
-from mock.namespaces import DEFAULT_NAMESPACE, NAMESPACE_PATTERN
-from mock.prefer import parse_prefer
-from mock.responder import Canned, ResponseChoiceError
+
+from .context import MockApp, MockRequest, current_request, enter, leave
+from .namespaces import DEFAULT_NAMESPACE, NAMESPACE_PATTERN
+from .prefer import parse_prefer
+from .responder import Canned, ResponseChoiceError
 
 ROUTING = "connexion_routing"
 

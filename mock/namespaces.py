@@ -19,7 +19,8 @@ from typing import Any
 from authspec.clock import MovableClock
 from authspec.envelope import format_timestamp
 from authspec.services.ports import CodeMessage, User
-from mock.world import MemoryRateLimiter, MemoryRepository
+
+from .world import MemoryRateLimiter, MemoryRepository
 
 DEFAULT_NAMESPACE = "default"
 NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")

@@ -20,7 +20,8 @@ from typing import Any
 from authspec.envelope import format_timestamp
 from authspec.errors import error_for_status, generic_message
 from authspec.spec import media_examples
-from mock.generator import GenerationError, Generator
+
+from .generator import GenerationError, Generator
 
 Operation = dict[str, Any]
 JSON = "application/json"

@@ -12,9 +12,10 @@ from typing import Any
 
 from authspec.envelope import success
 from authspec.errors import BadRequest
-from mock.context import current_request, current_world
-from mock.namespaces import Scenario
-from mock.responder import declared_statuses
+
+from ..context import current_request, current_world
+from ..namespaces import Scenario
+from ..responder import declared_statuses
 
 Reply = tuple[dict[str, Any], int]
 

@@ -9,32 +9,54 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+#: Each top-level folder installs as this package (pyproject's package-dir).
+INSTALLED_AS = {
+    "authspec": "authspec",
+    "handlers": "authspec.handlers",
+    "mock": "authspec.mock",
+    "contract_tests": "authspec.contract_tests",
+}
+
 RULES = {
-    "authspec": ("handlers", "mock", "contract_tests", "tests"),
-    "handlers": ("mock", "contract_tests", "tests"),
+    "authspec": ("authspec.handlers", "authspec.mock", "authspec.contract_tests", "tests"),
+    "handlers": ("authspec.mock", "authspec.contract_tests", "tests"),
     "mock": (
-        "handlers",
+        "authspec.handlers",
         "authspec.storage",
         "sqlalchemy",
         "alembic",
         "asyncpg",
         "aiosqlite",
         "sqlite3",
-        "contract_tests",
+        "authspec.contract_tests",
         "tests",
     ),
 }
 
+#: Names that exist only in a checkout: an import of one works there and fails once installed.
+CHECKOUT_ONLY = ("handlers", "mock", "contract_tests")
 
-def _imports(path: Path) -> set[str]:
+
+def _imports(path: Path, folder: str) -> set[str]:
+    """Every module ``path`` imports, relative imports resolved against its installed package name."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    parts = path.relative_to(ROOT / folder).with_suffix("").parts
+    package = [*INSTALLED_AS.get(folder, folder).split("."), *parts[:-1]]
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module:
+                found.add(node.module)
+            elif node.level:
+                base = package[: len(package) - node.level + 1]
+                found.add(".".join([*base, node.module] if node.module else base))
     return found
+
+
+def _within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
 
 
 @pytest.mark.parametrize("package", list(RULES))
@@ -42,9 +64,25 @@ def test_import_rules(package: str) -> None:
     forbidden = RULES[package]
     violations = []
     for path in sorted((ROOT / package).rglob("*.py")):
-        for name in _imports(path):
-            if any(name == f or name.startswith(f + ".") for f in forbidden):
+        for name in _imports(path, package):
+            if _within(name, forbidden):
                 violations.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert violations == []
+
+
+#: pytest collects the contract suite of a checkout as ``contract_tests`` (the folder's own name, as
+#: its __init__ says), so the tests import it by that name too: one copy of its modules per process.
+ALLOWED_FROM = {"tests": ("contract_tests",)}
+
+
+@pytest.mark.parametrize("package", [*INSTALLED_AS, "tests", "bench"])
+def test_no_import_names_a_checkout_only_package(package: str) -> None:
+    violations = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for name in _imports(path, package)
+        if _within(name, CHECKOUT_ONLY) and not _within(name, ALLOWED_FROM.get(package, ()))
+    ]
     assert violations == []
 
 

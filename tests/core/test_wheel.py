@@ -66,6 +66,22 @@ def test_the_wheel_carries_the_contract(wheel: Path) -> None:
     } <= set(names)
 
 
+def test_the_wheel_claims_only_the_authspec_import_name(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert top_level == {"authspec"}
+
+
+def test_the_wheel_carries_the_mock_service_and_contract_suite_under_authspec(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {
+        "authspec/mock/app.py",
+        "authspec/mock/fixtures/users.yaml",
+        "authspec/handlers/app.py",
+        "authspec/contract_tests/test_operations.py",
+    } <= names
+
+
 def test_check_passes_from_an_empty_directory(installed: Path, empty_dir: Path) -> None:
     result = subprocess.run(
         [str(installed / "authspec"), "check"], cwd=empty_dir, env=clean_env(), capture_output=True, text=True

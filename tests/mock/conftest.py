@@ -17,12 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
+from authspec.mock.app import create_app
 from starlette.testclient import TestClient
 
 from authspec.settings import Settings
 from authspec.spec import ADMIN_SPEC, Spec, base_path, iter_operations, load_bundle, path_pattern, path_servers_root
 from contract_tests.checks import assert_envelope
-from mock.app import create_app
 
 API = "/api/v1"
 _namespaces = itertools.count()

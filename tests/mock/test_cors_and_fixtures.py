@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from authspec.mock.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixtures
 from starlette.testclient import TestClient
 
 from authspec.settings import Settings
 from authspec.spec import load_bundle
-from mock.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixtures
 from tests.mock.flows import ADA, API, bearer, login, request_code
 
 ORIGIN = "http://localhost:3000"

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from authspec.mock.generator import Generator, merge_all_of
+from authspec.mock.responder import Responder, ResponseChoiceError, declared_statuses
 from starlette.testclient import TestClient
 
 from authspec.spec import ADMIN_SPEC, iter_operations, load_bundle, path_servers_root
-from mock.generator import Generator, merge_all_of
-from mock.responder import Responder, ResponseChoiceError, declared_statuses
 from tests.mock.flows import API, bearer, login
 
 OPERATIONS = [op for _path, _method, op in iter_operations(load_bundle())]
@@ -99,8 +99,9 @@ def test_same_seed_same_value_and_all_of_merges() -> None:
 
 
 def test_bundle_cache_is_keyed_by_the_documents(tmp_path: Path) -> None:
+    from authspec.mock.bundles import document_digest, load_bundle_cached
+
     from authspec.spec import API_SPEC
-    from mock.bundles import document_digest, load_bundle_cached
 
     first = load_bundle_cached(API_SPEC, tmp_path)
     cached = list(tmp_path.glob("openapi-*.json"))

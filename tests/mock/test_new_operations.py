@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from authspec.mock.app import create_app
 from starlette.testclient import TestClient
 
 from authspec.settings import Settings
 from authspec.spec import ADMIN_SPEC, load_bundle
-from mock.app import create_app
 from tests.mock.conftest import Contract, checked_client
 from tests.mock.flows import API, bearer, login
 

@@ -9,8 +9,8 @@ real service's storage from drifting apart.
 from __future__ import annotations
 
 import pytest
+from authspec.mock.world import MemoryRateLimiter, MemoryRepository
 
-from mock.world import MemoryRateLimiter, MemoryRepository
 from tests.service.storage_contract import RateLimiterContract, RepositoryContract
 
 

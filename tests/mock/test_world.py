@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from authspec.mock.world import MemoryRateLimiter, MemoryRepository
 
 from authspec.services.ports import (
     DuplicateEmail,
@@ -18,7 +19,6 @@ from authspec.services.ports import (
     Session,
     User,
 )
-from mock.world import MemoryRateLimiter, MemoryRepository
 
 pytestmark = pytest.mark.anyio
 

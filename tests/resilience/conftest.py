@@ -46,7 +46,7 @@ def mailbox() -> Iterator[tuple[SmtpSink, int]]:
         sink.stop()
 
 
-def uvicorn_server(env: dict[str, str], log: Path, factory: str = "handlers.app:create_app") -> ServerProcess:
+def uvicorn_server(env: dict[str, str], log: Path, factory: str = "authspec.handlers.app:create_app") -> ServerProcess:
     """The real service (or the mock) under ``uvicorn --factory`` on a free port, unbounded so a test
     can SIGKILL it; ready once ``/readyz`` answers 200."""
     return ServerProcess(partial(uvicorn_factory, factory), env=env, log=log, probe="/readyz")

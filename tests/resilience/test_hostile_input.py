@@ -43,7 +43,7 @@ def service(
 def mock_server(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[SmtpSink, int]) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("hostile-mock")
     env = server_env({}, folder / "unused.pem", mailbox[1])
-    server = uvicorn_server(env, folder / "mock.log", factory="mock.app:create_app")
+    server = uvicorn_server(env, folder / "mock.log", factory="authspec.mock.app:create_app")
     yield server
     server.stop()
 

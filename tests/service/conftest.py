@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from authspec.handlers.app import create_app
 from starlette.testclient import TestClient
 
 from authspec.clock import MovableClock
 from authspec.mail.memory import MemoryMailer
 from authspec.settings import Settings
-from handlers.app import create_app
 from tests.helpers import BACKENDS, POSTGRES_URL
 from tests.service.support import START, Api
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from authspec.handlers.app import create_app
 from starlette.testclient import TestClient
 
 from authspec.mail import build_mailer
@@ -21,7 +22,6 @@ from authspec.mail.memory import MemoryMailer
 from authspec.mail.smtp import SmtpMailer
 from authspec.services.messages import compose_code_message
 from authspec.settings import Settings
-from handlers.app import create_app
 from tests.helpers import assert_error, free_port
 from tests.service.support import START, data
 

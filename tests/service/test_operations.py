@@ -16,18 +16,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import authspec.handlers.app as service_app
 import httpx
 import pytest
+from authspec.handlers.app import create_app
+from authspec.handlers.logs import REDACTED, JsonFormatter, RedactingFilter
 from starlette.testclient import TestClient
 
-import handlers.app as service_app
 from authspec.cli import main
 from authspec.keys import Keyring
 from authspec.settings import Settings
 from authspec.storage.keyfile import KeyfileError
 from authspec.storage.tables import email_codes, sessions
-from handlers.app import create_app
-from handlers.logs import REDACTED, JsonFormatter, RedactingFilter
 from tests.helpers import assert_error, free_port
 from tests.service.conftest import REDIS_URL
 from tests.service.support import Api, data

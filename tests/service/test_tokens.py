@@ -12,11 +12,11 @@ from typing import Any
 
 import jwt
 import pytest
+from authspec.handlers.app import reload_keys
 from cryptography.hazmat.primitives import serialization
 
 from authspec.keys import Keyring
 from authspec.storage.tables import refresh_tokens
-from handlers.app import reload_keys
 from tests.helpers import assert_error
 from tests.service.support import Api, Login, data
 
@@ -309,11 +309,11 @@ def test_a_fresh_pair_states_the_full_lifetimes_on_a_running_clock(make_settings
     """expiresIn and refreshExpiresIn of a new pair are the configured lifetimes, not a second less:
     they were measured against a second reading of a running clock (found by the contract suite's
     differential run: the real service said 3599 where the mock said 3600)."""
+    from authspec.handlers.app import create_app
     from starlette.testclient import TestClient
 
     from authspec.clock import MovableClock
     from authspec.mail.memory import MemoryMailer
-    from handlers.app import create_app
 
     running = MovableClock()  # the wall clock, not the tests' frozen one
     app = create_app(make_settings(), clock=running, mailer=MemoryMailer())
