@@ -21,11 +21,11 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.security import BearerSecurityHandler
 from connexion.utils import inspect_function_arguments
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from authspec.clock import Clock, SystemClock
+from authspec.cors import CorsMiddleware, CorsPolicy
 from authspec.errors import Unauthorized
 from authspec.fastpath import FastAsyncApp, compiled_validator_map
 from authspec.rendering import ErrorRenderer, RequestBodyMiddleware, RouteTable
@@ -83,6 +83,11 @@ def _bearer_handler(verify: BearerVerifier, fast: bool = True) -> type[BearerSec
     return _AppBearer
 
 
+def service_cors(settings: Settings) -> CorsPolicy | None:
+    """The real service's CORS: closed unless ``AUTHSPEC_CORS_ORIGINS`` lists origins."""
+    return CorsPolicy.of(settings.cors_origins) if settings.cors_origins else None
+
+
 def split_root_paths(spec: Spec) -> tuple[Spec, Spec | None]:
     """Split off the path items served at the site root (``servers: [/]``, e.g. the JWKS)."""
     root_items = {p: item for p, item in spec["paths"].items() if path_servers_root(item)}
@@ -107,12 +112,14 @@ def create_app(
     extra_apis: Mapping[str, ExtraApi] | None = None,
     clock: Clock | None = None,
     middlewares: Sequence[tuple[type, MiddlewarePosition, dict[str, Any]]] = (),
+    cors: CorsPolicy | None = None,
     fast: bool = True,
 ) -> AsyncApp:
     """Build the ASGI app of the contract with handlers from ``handlers`` (a package name).
 
     ``spec`` defaults to the bundle of ``openapi/openapi.yaml``; ``extra_apis`` maps a base path
-    (``/__mock``) to a further document. ``lifespan`` yields the state handlers read from
+    (``/__mock``) to a further document. ``cors`` says which browser origins may call the app
+    (none when omitted; ``service_cors`` gives the real service's). ``lifespan`` yields the state handlers read from
     ``connexion.request.state``. ``fast=False`` builds stock Connexion (the benchmarks' baseline);
     the default removes its per-request rework (``authspec.fastpath``) with the same behaviour.
     """
@@ -171,18 +178,9 @@ def create_app(
     )
     for middleware, position, options in middlewares:
         app.add_middleware(middleware, position=position, **options)
-    if settings.cors_origins:
+    if cors is not None:
         # Before the exception layer, so that error envelopes carry the CORS headers too.
-        app.add_middleware(
-            CORSMiddleware,
-            position=MiddlewarePosition.BEFORE_EXCEPTION,
-            allow_origins=settings.cors_origins,
-            allow_credentials=True,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "Prefer", "X-Mock-Namespace"],
-            expose_headers=["Retry-After", "WWW-Authenticate"],
-            max_age=600,
-        )
+        app.add_middleware(CorsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, policy=cors, clock=clock)
     app.authspec = AppInfo(settings=settings, spec=spec, clock=clock)
     return app
 

@@ -48,11 +48,13 @@ def _service_settings(command: str) -> Settings | None:
     """The service's settings from the environment, or None after printing why they are invalid."""
     from pydantic import ValidationError
 
+    from authspec.settings import describe_errors
+
     try:
         return Settings()
     except ValidationError as exc:
-        for error in exc.errors():
-            print(f"authspec {command}: {error['msg']}", file=sys.stderr)
+        for line in describe_errors(exc):
+            print(f"authspec {command}: {line}", file=sys.stderr)
         return None
 
 
@@ -88,6 +90,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_mock(args: argparse.Namespace) -> int:
+    if getattr(args, "no_cors", False):
+        # uvicorn builds the app from its factory by name; the settings carry the choice to it.
+        os.environ["AUTHSPEC_MOCK_CORS"] = "false"
+    if _service_settings("mock") is None:
+        return 2
     fixtures: Path | None = getattr(args, "fixtures", None)
     if fixtures is not None:
         if not fixtures.is_file():
@@ -222,6 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
                 type=Path,
                 default=None,
                 help="YAML or JSON file of the users every world starts with (default: the shipped set)",
+            )
+            p.add_argument(
+                "--no-cors",
+                action="store_true",
+                help="answer no cross-origin calls (default: every origin, or AUTHSPEC_CORS_ORIGINS)",
             )
 
     p = sub.add_parser("bundle", help="write the resolved contract as one deterministic document")

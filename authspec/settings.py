@@ -11,8 +11,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from authspec.cors import ANY_ORIGIN, normalise_origin
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    """One line per problem of ``exc``, each naming the setting (``AUTHSPEC_ACCESS_TTL: ...``)."""
+    lines = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        field = str(error["loc"][0]) if error["loc"] else ""
+        name = f"AUTHSPEC_{field.upper()}"
+        if field and not message.startswith(name):
+            message = f"{name}: {message}"
+        lines.append(message)
+    return lines
 
 
 class Settings(BaseSettings):
@@ -55,7 +70,11 @@ class Settings(BaseSettings):
     database_schema: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     migrate_on_start: bool = True
 
+    # Origins whose pages may call the app (the real service answers none until they are listed;
+    # "*" allows any, in dev only). The mock answers every origin unless this narrows it, and
+    # answers none with mock_cors=false.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    mock_cors: bool = True
     max_body_bytes: int = Field(default=65_536, ge=1)
     validate_responses: bool = True
 
@@ -72,12 +91,23 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("cors_origins", mode="after")
+    @classmethod
+    def _normalise_origins(cls, value: list[str]) -> list[str]:
+        # As a browser sends them: "http://localhost:5173/" is "http://localhost:5173".
+        return list(dict.fromkeys(normalise_origin(origin) for origin in value))
+
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_prod(self) -> Settings:
         if self.env == "prod" and self.jwt_private_key_file is None:
             raise ValueError(
                 "AUTHSPEC_JWT_PRIVATE_KEY_FILE must name the signing key when AUTHSPEC_ENV=prod; "
                 "generated development keys are refused in production"
+            )
+        if self.env == "prod" and ANY_ORIGIN in self.cors_origins:
+            raise ValueError(
+                "AUTHSPEC_CORS_ORIGINS: '*' is refused when AUTHSPEC_ENV=prod (cross-origin calls carry "
+                "credentials); list the frontends' origins"
             )
         if self.env == "prod" and self.mail_backend != "smtp":
             raise ValueError("AUTHSPEC_MAIL_BACKEND must be smtp when AUTHSPEC_ENV=prod")

@@ -19,6 +19,7 @@ from typing import Any
 from connexion import AsyncApp
 
 from authspec.app import create_app as create_contract_app
+from authspec.app import service_cors
 from authspec.clock import Clock, SystemClock
 from authspec.keys import Keyring
 from authspec.mail import build_mailer
@@ -121,7 +122,14 @@ def create_app(
     async def bearer(token: str, request: Any) -> dict[str, Any]:  # noqa: ARG001 - Connexion passes it by name
         return await services.sessions.authenticate(token)
 
-    app = create_contract_app(settings, handlers="authspec.handlers", lifespan=lifespan, bearer=bearer, clock=clock)
+    app = create_contract_app(
+        settings,
+        handlers="authspec.handlers",
+        lifespan=lifespan,
+        bearer=bearer,
+        clock=clock,
+        cors=service_cors(settings),
+    )
 
     app.authspec.extras.update(services=services, storage=storage, mailer=mailer, keyring=keyring)
     return app

@@ -19,6 +19,7 @@ from connexion.middleware import MiddlewarePosition
 
 from authspec.app import ExtraApi
 from authspec.app import create_app as create_contract_app
+from authspec.cors import CorsPolicy
 from authspec.keys import Keyring
 from authspec.services import build_services
 from authspec.services.secrets import ServiceSecrets
@@ -50,6 +51,15 @@ class DevCodeHasher(CodeHasher):
 
     def matches(self, email: str, code: str, stored: str) -> bool:
         return code == self._dev_code or self._inner.matches(email, code, stored)
+
+
+def mock_cors(settings: Settings) -> CorsPolicy | None:
+    """Open to every origin by default, as Prism is; ``AUTHSPEC_CORS_ORIGINS`` narrows it and
+    ``AUTHSPEC_MOCK_CORS=false`` turns it off. A page on a public origin may call a mock on the
+    developer's machine (Chrome's Private Network Access preflight is answered)."""
+    if not settings.mock_cors:
+        return None
+    return CorsPolicy.of(settings.cors_origins or ["*"], allow_private_network=True)
 
 
 def create_app(
@@ -118,6 +128,7 @@ def create_app(
             (GateMiddleware, MiddlewarePosition.BEFORE_SWAGGER, {}),
             (OverrideMiddleware, MiddlewarePosition.BEFORE_CONTEXT, {}),
         ],
+        cors=mock_cors(settings),
     )
     app.authspec.extras["mock"] = mock
     app.authspec.extras["keyring"] = keyring

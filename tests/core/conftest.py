@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from authspec.app import create_app
+from authspec.app import create_app, service_cors
 from authspec.errors import Unauthorized
 from authspec.settings import Settings
 
@@ -23,7 +23,8 @@ async def accept_named_tokens(token: str, request: Any) -> dict[str, Any]:
 
 
 def make_client(**settings: Any) -> TestClient:
-    app = create_app(Settings(**settings), handlers=FAKE_HANDLERS, bearer=accept_named_tokens)
+    config = Settings(**settings)
+    app = create_app(config, handlers=FAKE_HANDLERS, bearer=accept_named_tokens, cors=service_cors(config))
     return TestClient(app, raise_server_exceptions=False)
 
 

@@ -1,4 +1,4 @@
-"""CORS for configured origins (errors included), fixtures (shipped and a team's own), the dev code."""
+"""CORS (open by default, narrowed, off; errors included), fixtures (shipped and a team's own), the dev code."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ ORIGIN = "http://localhost:3000"
 MakeClient = Any
 
 
-def test_cors_on_success_error_and_preflight(make_client: MakeClient) -> None:
-    client = make_client(Settings(cors_origins=[ORIGIN]))
+def test_the_mock_answers_any_origin_by_default_on_success_and_errors(client: TestClient) -> None:
     tokens = login(client)["tokens"]
     ok = client.get(f"{API}/auth/me", headers={**bearer(tokens), "Origin": ORIGIN})
     assert ok.status_code == 200
     assert ok.headers["access-control-allow-origin"] == ORIGIN
     assert ok.headers["access-control-allow-credentials"] == "true"
+    assert ok.headers["vary"] == "Origin"
     for error in (
         client.get(f"{API}/auth/me", headers={"Origin": ORIGIN}),  # 401 from the bearer check
         client.post(f"{API}/auth/refresh", json={}, headers={"Origin": ORIGIN}),  # 400 from validation
@@ -33,31 +33,57 @@ def test_cors_on_success_error_and_preflight(make_client: MakeClient) -> None:
         assert error.status_code >= 400
         assert error.headers["access-control-allow-origin"] == ORIGIN, error.status_code
         assert error.headers["access-control-allow-credentials"] == "true"
-    assert (
-        "www-authenticate"
-        in client.get(f"{API}/auth/me", headers={"Origin": ORIGIN}).headers["access-control-expose-headers"].lower()
-    )
-    preflight = client.options(
+    exposed = client.get(f"{API}/auth/me", headers={"Origin": ORIGIN}).headers["access-control-expose-headers"]
+    assert {"Retry-After", "WWW-Authenticate", "Preference-Applied"} <= set(exposed.split(", "))
+
+
+def test_the_mock_answers_a_preflight_with_204_allowing_the_requested_headers(client: TestClient) -> None:
+    asked = client.options(
         f"{API}/auth/logout",
         headers={
-            "Origin": ORIGIN,
+            "Origin": "http://127.0.0.1:5173",
             "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization, content-type, prefer, x-mock-namespace",
+            "Access-Control-Request-Headers": "authorization, content-type, prefer, x-mock-namespace, x-request-id",
         },
     )
-    assert preflight.status_code == 200
-    assert preflight.headers["access-control-allow-origin"] == ORIGIN
-    allowed = preflight.headers["access-control-allow-headers"].lower()
-    assert "prefer" in allowed and "x-mock-namespace" in allowed
+    assert asked.status_code == 204
+    assert asked.headers["access-control-allow-origin"] == "http://127.0.0.1:5173"
+    assert asked.headers["access-control-allow-credentials"] == "true"
+    assert asked.headers["access-control-allow-headers"] == (
+        "authorization, content-type, prefer, x-mock-namespace, x-request-id"
+    )
     # Preflights are not API calls: the request log leaves them out.
     assert all(e["method"] != "OPTIONS" for e in client.get("/__mock/requests").json()["data"])
-    # Another origin gets no CORS headers.
+
+
+def test_the_mock_answers_chromes_private_network_preflight(client: TestClient) -> None:
+    asked = client.options(
+        f"{API}/auth/me",
+        headers={
+            "Origin": "https://app.example.com",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Private-Network": "true",
+        },
+    )
+    assert asked.status_code == 204
+    assert asked.headers["access-control-allow-private-network"] == "true"
+
+
+def test_configured_origins_narrow_the_mock(make_client: MakeClient) -> None:
+    client = make_client(Settings(cors_origins=[ORIGIN + "/"]))
+    assert client.get(f"{API}/auth/me", headers={"Origin": ORIGIN}).headers["access-control-allow-origin"] == ORIGIN
     other = client.get(f"{API}/auth/me", headers={"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in other.headers
+    refused = client.options(
+        f"{API}/auth/me", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"}
+    )
+    assert (refused.status_code, refused.json()["errorCode"]) == (403, "forbidden")
 
 
-def test_no_cors_without_configured_origins(client: TestClient) -> None:
+def test_mock_cors_false_answers_no_origin(make_client: MakeClient) -> None:
+    client = make_client(Settings(mock_cors=False))
     answered = client.get("/.well-known/jwks.json", headers={"Origin": ORIGIN})
+    assert answered.status_code == 200
     assert "access-control-allow-origin" not in answered.headers
 
 
