@@ -30,6 +30,7 @@ from authspec.errors import Unauthorized
 from authspec.fastpath import FastAsyncApp, compiled_validator_map
 from authspec.rendering import ErrorRenderer, RequestBodyMiddleware, RouteTable
 from authspec.resolver import Fallback, TagResolver
+from authspec.servers import ServedServers, ServersOf, request_origin
 from authspec.settings import Settings
 from authspec.spec import API_SPEC, Spec, base_path, load_bundle, path_servers_root
 
@@ -46,6 +47,8 @@ class ExtraApi:
     handlers: str
     fallback: Fallback | None = None
     swagger_ui: bool = True
+    #: The servers it is served with (default: as written).
+    servers: ServersOf | None = None
 
 
 @dataclass
@@ -113,13 +116,16 @@ def create_app(
     clock: Clock | None = None,
     middlewares: Sequence[tuple[type, MiddlewarePosition, dict[str, Any]]] = (),
     cors: CorsPolicy | None = None,
+    servers: ServersOf | None = None,
     fast: bool = True,
 ) -> AsyncApp:
     """Build the ASGI app of the contract with handlers from ``handlers`` (a package name).
 
     ``spec`` defaults to the bundle of ``openapi/openapi.yaml``; ``extra_apis`` maps a base path
     (``/__mock``) to a further document. ``cors`` says which browser origins may call the app
-    (none when omitted; ``service_cors`` gives the real service's). ``lifespan`` yields the state handlers read from
+    (none when omitted; ``service_cors`` gives the real service's). ``servers`` gives the served
+    document's ``servers`` from the origin that asked (default: the service's, ``authspec.servers``).
+    ``lifespan`` yields the state handlers read from
     ``connexion.request.state``. ``fast=False`` builds stock Connexion (the benchmarks' baseline);
     the default removes its per-request rework (``authspec.fastpath``) with the same behaviour.
     """
@@ -165,11 +171,12 @@ def create_app(
             swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=extra.swagger_ui, swagger_ui_path="/docs"),
             **common,
         )
-        _serve_document(app, f"{extra_base}/openapi.json", extra.spec)
+        _serve_document(app, f"{extra_base}/openapi.json", extra.spec, extra.servers)
 
-    # The bundle is served as written: Connexion's own copy would replace `servers` with the
-    # base path and so drop the Production / Development entries Swagger UI offers.
-    _serve_document(app, f"{api_base}/openapi.json", spec)
+    # Served by us, not by Connexion, whose copy would replace `servers` with the bare base path.
+    if servers is None:
+        servers = ServedServers("service", api_base, settings.public_url, settings.mock_url)
+    _serve_document(app, f"{api_base}/openapi.json", spec, servers)
 
     renderer = ErrorRenderer(clock=clock, routes=routes)
     renderer.install(app)
@@ -185,12 +192,25 @@ def create_app(
     return app
 
 
-def _serve_document(app: AsyncApp, path: str, document: Spec) -> None:
+def _serve_document(app: AsyncApp, path: str, document: Spec, servers_of: ServersOf | None) -> None:
+    """Serve ``document`` at ``path``, its ``servers`` made for the origin that asked."""
     from authspec.envelope import dumps
 
-    body = dumps(document)
+    if servers_of is None:
+        body = dumps(document)
 
-    async def openapi_json(request: Request) -> Response:  # noqa: ARG001
-        return Response(body, media_type="application/json")
+        async def as_written(request: Request) -> Response:  # noqa: ARG001
+            return Response(body, media_type="application/json")
 
-    app.add_url_rule(path, path, openapi_json, methods=["GET"])
+        app.add_url_rule(path, path, as_written, methods=["GET"])
+        return
+
+    @functools.lru_cache(maxsize=32)  # bounded: the Host header is the client's to choose
+    def rendered(origin: str | None) -> bytes:
+        return dumps({**document, "servers": servers_of(origin)})
+
+    async def for_this_origin(request: Request) -> Response:
+        origin = request_origin(request.url.scheme, request.headers.get("host"))
+        return Response(rendered(origin), media_type="application/json")
+
+    app.add_url_rule(path, path, for_this_origin, methods=["GET"])

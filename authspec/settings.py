@@ -11,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from authspec.cors import ANY_ORIGIN, normalise_origin
+from authspec.servers import normalise_base_url
 
 
 def describe_errors(exc: ValidationError) -> list[str]:
@@ -75,6 +76,10 @@ class Settings(BaseSettings):
     # answers none with mock_cors=false.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     mock_cors: bool = True
+    # Where the service is reached in production, and where the team's mock runs: the served
+    # document lists them as its Production and Development servers (never a placeholder host).
+    public_url: str | None = None
+    mock_url: str | None = None
     max_body_bytes: int = Field(default=65_536, ge=1)
     validate_responses: bool = True
 
@@ -96,6 +101,11 @@ class Settings(BaseSettings):
     def _normalise_origins(cls, value: list[str]) -> list[str]:
         # As a browser sends them: "http://localhost:5173/" is "http://localhost:5173".
         return list(dict.fromkeys(normalise_origin(origin) for origin in value))
+
+    @field_validator("public_url", "mock_url", mode="after")
+    @classmethod
+    def _normalise_base_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else normalise_base_url(value, f"AUTHSPEC_{str(info.field_name).upper()}")
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_prod(self) -> Settings:

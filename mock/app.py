@@ -21,10 +21,11 @@ from authspec.app import ExtraApi
 from authspec.app import create_app as create_contract_app
 from authspec.cors import CorsPolicy
 from authspec.keys import Keyring
+from authspec.servers import ServedServers, control_servers
 from authspec.services import build_services
 from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
-from authspec.spec import ADMIN_SPEC, API_SPEC, Spec, iter_operations
+from authspec.spec import ADMIN_SPEC, API_SPEC, Spec, base_path, iter_operations
 from authspec.tokens import CodeHasher
 
 from .bundles import load_bundle_cached
@@ -117,7 +118,13 @@ def create_app(
         spec=spec,
         bearer=bearer,
         fallback=fallback,
-        extra_apis={CONTROL_PREFIX: ExtraApi(spec=load_bundle_cached(ADMIN_SPEC), handlers="authspec.mock.control")},
+        extra_apis={
+            CONTROL_PREFIX: ExtraApi(
+                spec=load_bundle_cached(ADMIN_SPEC),
+                handlers="authspec.mock.control",
+                servers=control_servers(CONTROL_PREFIX),
+            )
+        },
         clock=WorldClock(),
         middlewares=[
             (
@@ -129,6 +136,7 @@ def create_app(
             (OverrideMiddleware, MiddlewarePosition.BEFORE_CONTEXT, {}),
         ],
         cors=mock_cors(settings),
+        servers=ServedServers("mock", base_path(spec), settings.public_url, settings.mock_url),
     )
     app.authspec.extras["mock"] = mock
     app.authspec.extras["keyring"] = keyring

@@ -70,13 +70,20 @@ def test_every_design_operation_is_there_exactly() -> None:
         assert REQUIRED_RESPONSES[op_id] <= set(op["responses"]), op_id
 
 
-def test_servers_offer_production_and_development() -> None:
+def test_the_bundle_documents_production_and_development_with_variables() -> None:
     spec = load_bundle()
-    descriptions = [server["description"] for server in spec["servers"]]
-    assert descriptions[0].startswith("Production") and descriptions[1].startswith("Development")
-    assert spec["servers"][0]["url"].endswith("/api/v1")
-    jwks_servers = spec["paths"]["/.well-known/jwks.json"]["servers"]
-    assert [s["description"] for s in jwks_servers] == ["Production", "Development (mock)"]
+    assert [(s["url"], s["description"].split(" ")[0]) for s in spec["servers"]] == [
+        ("https://{domain}/api/v1", "Production"),
+        ("http://{host}:{port}/api/v1", "Development"),
+    ]
+    assert [set(s["variables"]) for s in spec["servers"]] == [{"domain"}, {"host", "port"}]
+
+
+def test_site_root_path_items_use_a_url_relative_to_the_document() -> None:
+    spec = load_bundle()
+    root_items = {path: item["servers"] for path, item in spec["paths"].items() if "servers" in item}
+    assert sorted(root_items) == ["/.well-known/jwks.json", "/healthz", "/readyz"]
+    assert {server["url"] for servers in root_items.values() for server in servers} == {"/"}
 
 
 def test_bearer_scheme_tells_users_to_omit_the_prefix() -> None:
