@@ -1,4 +1,4 @@
-"""``authspec mock --fixtures FILE`` on a free loopback port: ready fast, serving the team's users."""
+"""``authspec mock --fixtures FILE`` on a free loopback port, serving the team's users (start-up time: make bench)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,6 @@ def test_mock_cli_serves_fixtures_from_a_file(tmp_path: Path) -> None:
         lambda port: [*command(port), "--fixtures", str(fixtures)],
         env=env, log=tmp_path / "mock.log", probe="/__mock/clock", cwd=tmp_path, lifetime=120, ready_within=30,
     ) as mock:  # fmt: skip
-        # DESIGN asks for under a second; the margin here absorbs a loaded CI machine.
-        assert mock.ready_after < 5, f"mock took {mock.ready_after:.2f}s to answer"
         with httpx.Client(base_url=mock.url, timeout=5) as http:
             assert http.post("/__mock/reset").json()["data"]["users"] == 1
             assert http.post("/api/v1/auth/email/request-code", json={"email": "lin@example.com"}).status_code == 200

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 
+import authspec.mock.middleware as mock_middleware
 import pytest
 from starlette.testclient import TestClient
 
@@ -61,14 +62,22 @@ def test_prefer_still_validates_and_authenticates(client: TestClient) -> None:
     assert anonymous.status_code == 401
 
 
-def test_prefer_delay_waits(client: TestClient) -> None:
-    started = time.perf_counter()
+def test_prefer_delay_sleeps_that_long_on_answers_and_errors(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recording_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(mock_middleware.asyncio, "sleep", recording_sleep)
     delayed = client.get("/.well-known/jwks.json", headers={"Prefer": "delay=250"})
-    assert time.perf_counter() - started >= 0.25
     assert delayed.status_code == 200 and delayed.headers["preference-applied"] == "delay=250"
-    started = time.perf_counter()
     error = client.get(f"{API}/auth/me", headers={"Prefer": "delay=100"})  # errors are delayed too
-    assert error.status_code == 401 and time.perf_counter() - started >= 0.1
+    assert error.status_code == 401
+    assert slept == [0.25, 0.1]
 
 
 @pytest.mark.parametrize(
