@@ -92,6 +92,8 @@ class Contract:
         for name in headers:
             if name in ("WWW-Authenticate", "Retry-After"):
                 assert name.lower() in response.headers, (path, status, name)
+        if status == 401 and "WWW-Authenticate" not in headers:
+            assert "www-authenticate" not in response.headers, (path, status, "an undeclared WWW-Authenticate")
         if route is None or route.enveloped:
             assert_envelope(body, status)
 
