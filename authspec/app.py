@@ -32,6 +32,7 @@ from authspec.rendering import ErrorRenderer, RequestBodyMiddleware, RouteTable
 from authspec.resolver import Fallback, TagResolver
 from authspec.settings import Settings
 from authspec.spec import API_SPEC, Spec, base_path, load_bundle, path_servers_root
+from authspec.validation import one_line_validator_map
 
 #: ``async (token, request) -> token_info``; raise ``Unauthorized`` to refuse the token.
 BearerVerifier = Callable[[str, Any], Awaitable[dict[str, Any]]]
@@ -129,8 +130,8 @@ def create_app(
         "validate_responses": settings.validate_responses,
         "security_map": security_map,
     }
-    if fast:
-        common["validator_map"] = compiled_validator_map()
+    # Every validation problem is one line (authspec.validation), on the fast path and stock alike.
+    common["validator_map"] = {**one_line_validator_map(), **(compiled_validator_map() if fast else {})}
     routes = RouteTable()
     routes.add(api_base, main_spec)
     app.add_api(

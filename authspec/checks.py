@@ -118,9 +118,8 @@ def check_rules(spec: Spec, design: dict[str, set[str]] | None) -> list[str]:
             problems.append(f"{where}: does not declare a {status} response")
         problems += _check_request_examples(where, op)
         for status, response in responses.items():
-            problems += _check_response(
-                where, status, response, enveloped=not path.startswith("/.well-known/"), bearer=_requires_bearer(spec, op)
-            )
+            enveloped = not path.startswith("/.well-known/")
+            problems += _check_response(where, status, response, enveloped=enveloped, bearer=_requires_bearer(spec, op))
     for op_id, (_path, _method, op) in by_id.items():
         for status, response in op.get("responses", {}).items():
             for name, link in (response.get("links") or {}).items():
