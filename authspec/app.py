@@ -23,7 +23,7 @@ from connexion.security import BearerSecurityHandler
 from connexion.utils import inspect_function_arguments
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from authspec.clock import Clock, SystemClock
 from authspec.errors import Unauthorized
@@ -164,6 +164,9 @@ def create_app(
     # The bundle is served as written: Connexion's own copy would replace `servers` with the
     # base path and so drop the Production / Development entries Swagger UI offers.
     _serve_document(app, f"{api_base}/openapi.json", spec)
+    for path, target in _doc_redirects(api_base, extra_apis or {}).items():
+        _redirect(app, path, target)
+        routes.add_route(path, {"GET", "HEAD"})
 
     renderer = ErrorRenderer(clock=clock, routes=routes)
     renderer.install(app)
@@ -186,6 +189,24 @@ def create_app(
         )
     app.authspec = AppInfo(settings=settings, spec=spec, clock=clock)
     return app
+
+
+def _doc_redirects(api_base: str, extra_apis: Mapping[str, ExtraApi]) -> dict[str, str]:
+    """Where a person typing a short address lands: ``/`` and ``/docs`` at the API's Swagger UI,
+    an extra API's base path (``/__mock``, ``/__mock/``) at its own. Redirects, not operations:
+    the contract does not list them, and any other unknown path is still a 404 envelope."""
+    redirects = {"/": f"{api_base}/docs/", "/docs": f"{api_base}/docs/"}
+    for extra_base, extra in extra_apis.items():
+        if extra.swagger_ui:
+            redirects[extra_base] = redirects[f"{extra_base}/"] = f"{extra_base}/docs/"
+    return redirects
+
+
+def _redirect(app: AsyncApp, path: str, target: str) -> None:
+    async def redirect(request: Request) -> Response:  # noqa: ARG001
+        return RedirectResponse(target, status_code=307)
+
+    app.add_url_rule(path, f"redirect {path}", redirect, methods=["GET", "HEAD"])
 
 
 def _serve_document(app: AsyncApp, path: str, document: Spec) -> None:
