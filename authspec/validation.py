@@ -17,6 +17,7 @@ envelope's ``errors`` each. What is accepted does not change.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from connexion.datastructures import MediaTypeDict
@@ -41,12 +42,13 @@ MAX_PROBLEMS = 10
 def describe(error: ValidationError, where: str) -> str:
     """One line: ``where`` (extended by the error's path inside the value), then the problem."""
     inner = ".".join(str(part) for part in error.absolute_path)
-    location = f"{where}.{inner}" if inner else where
+    location = f"{where}.{inner}" if inner and where else (inner or where)
     if error.validator == "pattern":
         message = f"{error.instance!r} does not match pattern {error.validator_value!r}"
     else:
         message = error.message
-    line = " ".join(f"{location}: {message}".split())  # no newline survives, whatever the value held
+    text = f"{location}: {message}" if location else str(message)
+    line = " ".join(text.split())  # no newline survives, whatever the value held
     return line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…"
 
 
@@ -75,13 +77,18 @@ class OneLineJSONRequestBodyValidator(JSONRequestBodyValidator):  # type: ignore
         if body is None:
             result: dict[str, Any] | None = super()._validate(body)  # "must not be empty", or a null body
             return result
-        by_place: dict[tuple[str, ...], list[ValidationError]] = {}
-        for error in self._validator.iter_errors(body):
-            by_place.setdefault(tuple(map(str, error.absolute_path)), []).append(error)
-        if not by_place:
+        lines = problem_lines(self._validator.iter_errors(body), "body")
+        if not lines:
             return None
-        lines = [describe(_clearest(errors), "body") for _place, errors in sorted(by_place.items())]
         raise BadRequest(None, details=lines[:MAX_PROBLEMS])
+
+
+def problem_lines(errors: Iterable[ValidationError], where: str) -> list[str]:
+    """One line per refused place of a value (its clearest problem), in the order of their paths."""
+    by_place: dict[tuple[str, ...], list[ValidationError]] = {}
+    for error in errors:
+        by_place.setdefault(tuple(map(str, error.absolute_path)), []).append(error)
+    return [describe(_clearest(found), where) for _place, found in sorted(by_place.items())]
 
 
 #: When one value breaks several keywords, the line names the most telling one (a regex last).
