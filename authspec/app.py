@@ -22,7 +22,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.security import BearerSecurityHandler
 from connexion.utils import inspect_function_arguments
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from authspec.clock import Clock, SystemClock
 from authspec.cors import CorsMiddleware, CorsPolicy
@@ -33,6 +33,7 @@ from authspec.resolver import Fallback, TagResolver
 from authspec.servers import ServedServers, ServersOf, request_origin
 from authspec.settings import Settings
 from authspec.spec import API_SPEC, Spec, base_path, load_bundle, path_servers_root
+from authspec.validation import one_line_validator_map
 
 #: ``async (token, request) -> token_info``; raise ``Unauthorized`` to refuse the token.
 BearerVerifier = Callable[[str, Any], Awaitable[dict[str, Any]]]
@@ -142,8 +143,8 @@ def create_app(
         "validate_responses": settings.validate_responses,
         "security_map": security_map,
     }
-    if fast:
-        common["validator_map"] = compiled_validator_map()
+    # Every validation problem is one line (authspec.validation), on the fast path and stock alike.
+    common["validator_map"] = {**one_line_validator_map(), **(compiled_validator_map() if fast else {})}
     routes = RouteTable()
     routes.add(api_base, main_spec)
     app.add_api(
@@ -177,6 +178,9 @@ def create_app(
     if servers is None:
         servers = ServedServers("service", api_base, settings.public_url, settings.mock_url)
     _serve_document(app, f"{api_base}/openapi.json", spec, servers)
+    for path, target in _doc_redirects(api_base, extra_apis or {}).items():
+        _redirect(app, path, target)
+        routes.add_route(path, {"GET", "HEAD"})
 
     renderer = ErrorRenderer(clock=clock, routes=routes)
     renderer.install(app)
@@ -190,6 +194,24 @@ def create_app(
         app.add_middleware(CorsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, policy=cors, clock=clock)
     app.authspec = AppInfo(settings=settings, spec=spec, clock=clock)
     return app
+
+
+def _doc_redirects(api_base: str, extra_apis: Mapping[str, ExtraApi]) -> dict[str, str]:
+    """Where a person typing a short address lands: ``/`` and ``/docs`` at the API's Swagger UI,
+    an extra API's base path (``/__mock``, ``/__mock/``) at its own. Redirects, not operations:
+    the contract does not list them, and any other unknown path is still a 404 envelope."""
+    redirects = {"/": f"{api_base}/docs/", "/docs": f"{api_base}/docs/"}
+    for extra_base, extra in extra_apis.items():
+        if extra.swagger_ui:
+            redirects[extra_base] = redirects[f"{extra_base}/"] = f"{extra_base}/docs/"
+    return redirects
+
+
+def _redirect(app: AsyncApp, path: str, target: str) -> None:
+    async def redirect(request: Request) -> Response:  # noqa: ARG001
+        return RedirectResponse(target, status_code=307)
+
+    app.add_url_rule(path, f"redirect {path}", redirect, methods=["GET", "HEAD"])
 
 
 def _serve_document(app: AsyncApp, path: str, document: Spec, servers_of: ServersOf | None) -> None:

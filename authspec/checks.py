@@ -5,8 +5,9 @@ every operation must have an operationId, a summary and one declared tag; mutati
 carry the production warning; each operation declares the statuses DESIGN.md names (401 wherever
 a bearer token is required, 400 wherever a body is read); every response has an example that
 validates against its schema, and envelope examples are internally consistent (statusCode equals
-the status, the generic first message, an errorCode of that status); 401s declare
-``WWW-Authenticate`` and 429s ``Retry-After``; every link resolves (its operation, parameters,
+the status, the generic first message, an errorCode of that status); 401s of bearer operations
+declare ``WWW-Authenticate`` (and only those: a 401 refusing a code or a body token has no
+challenge) and 429s ``Retry-After``; every link resolves (its operation, parameters,
 body fields and runtime expressions); and the spec's ErrorCode list equals ``authspec.errors``'.
 """
 
@@ -117,7 +118,8 @@ def check_rules(spec: Spec, design: dict[str, set[str]] | None) -> list[str]:
             problems.append(f"{where}: does not declare a {status} response")
         problems += _check_request_examples(where, op)
         for status, response in responses.items():
-            problems += _check_response(where, status, response, enveloped=not path.startswith("/.well-known/"))
+            enveloped = not path.startswith("/.well-known/")
+            problems += _check_response(where, status, response, enveloped=enveloped, bearer=_requires_bearer(spec, op))
     for op_id, (_path, _method, op) in by_id.items():
         for status, response in op.get("responses", {}).items():
             for name, link in (response.get("links") or {}).items():
@@ -146,11 +148,15 @@ def _check_request_examples(where: str, op: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _check_response(where: str, status: str, response: dict[str, Any], enveloped: bool) -> list[str]:
+def _check_response(
+    where: str, status: str, response: dict[str, Any], enveloped: bool, bearer: bool = True
+) -> list[str]:
     problems = []
     headers = {h.lower() for h in (response.get("headers") or {})}
-    if status == "401" and "www-authenticate" not in headers:
+    if status == "401" and bearer and "www-authenticate" not in headers:
         problems.append(f"{where}: 401 must declare the WWW-Authenticate header")
+    if status == "401" and not bearer and "www-authenticate" in headers:
+        problems.append(f"{where}: 401 declares WWW-Authenticate, but the operation has no bearer security")
     if status == "429" and "retry-after" not in headers:
         problems.append(f"{where}: 429 must declare the Retry-After header")
     content = response.get("content") or {}

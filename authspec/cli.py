@@ -8,6 +8,7 @@ The apps are started by uvicorn from their factories, named by string
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import json
 import os
@@ -21,6 +22,8 @@ from authspec.spec import ADMIN_SPEC, API_SPEC, SpecError, dump_bundle, load_bun
 
 SERVICE_FACTORY = "authspec.handlers.app:create_app"
 MOCK_FACTORY = "authspec.mock.app:create_app"
+#: ``(settings, setting) -> problem | None``: the mock's start-up checks, named like its factory.
+MOCK_PREFLIGHT = "authspec.mock.app:preflight"
 
 
 def _run_server(factory: str, host: str, port: int, log_level: str) -> int:
@@ -93,15 +96,25 @@ def cmd_mock(args: argparse.Namespace) -> int:
     if getattr(args, "no_cors", False):
         # uvicorn builds the app from its factory by name; the settings carry the choice to it.
         os.environ["AUTHSPEC_MOCK_CORS"] = "false"
-    if _service_settings("mock") is None:
-        return 2
     fixtures: Path | None = getattr(args, "fixtures", None)
+    setting = "AUTHSPEC_MOCK_FIXTURES"
     if fixtures is not None:
         if not fixtures.is_file():
-            print(f"authspec mock: no fixtures file at {fixtures}", file=sys.stderr)
+            print(f"authspec mock: --fixtures: no fixtures file at {fixtures}", file=sys.stderr)
             return 2
         # uvicorn builds the app from its factory by name; the settings carry the file to it.
         os.environ["AUTHSPEC_MOCK_FIXTURES"] = str(fixtures.resolve())
+        setting = "--fixtures"
+    settings = _service_settings("mock")
+    if settings is None:
+        return 2
+    module, _, name = MOCK_PREFLIGHT.partition(":")
+    if importlib.util.find_spec(module.partition(".")[0]) is not None and importlib.util.find_spec(module) is not None:
+        # By name, like the factory: authspec does not import the mock (ARCHITECTURE.md).
+        problem = getattr(importlib.import_module(module), name)(settings, setting)
+        if problem is not None:
+            print(f"authspec mock: {problem}", file=sys.stderr)
+            return 2
     return _run_server(MOCK_FACTORY, args.host, args.port, args.log_level)
 
 

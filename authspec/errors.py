@@ -98,12 +98,18 @@ class Unauthorized(AuthspecError):
         "refresh_token_reused",
     )
 
+    #: The codes of a refused bearer token: only these 401s come from operations with bearer
+    #: security. The others refuse a credential in the body (a code, a registration or refresh
+    #: token) of an operation without bearer auth, where a Bearer challenge would be wrong.
+    bearer_codes = ("authentication_required", "invalid_token", "token_expired", "session_ended")
+
     def __init__(self, detail: str | None = None, **kwargs: object) -> None:
         super().__init__(detail, **kwargs)  # type: ignore[arg-type]
-        # RFC 9110 §11.6.1: every 401 names its scheme; RFC 6750 §3.1 adds the error for bad tokens.
+        # RFC 9110 §11.6.1: a 401 of a bearer operation names its scheme; RFC 6750 §3.1 adds the
+        # error for bad tokens.
         if self.code == "authentication_required":
             self.headers.setdefault("WWW-Authenticate", 'Bearer realm="authspec"')
-        else:
+        elif self.code in self.bearer_codes:
             self.headers.setdefault("WWW-Authenticate", 'Bearer realm="authspec", error="invalid_token"')
 
 

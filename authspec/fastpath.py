@@ -8,8 +8,8 @@ points and keeps its behaviour; it only does each piece of that work once:
 
 - ``compiled_validator_map`` (Connexion's ``validator_map``): JSON bodies and responses are
   checked by a jsonschema-rs validator compiled once per schema. It only ever says "valid": when
-  it finds a problem, or cannot judge a value, Connexion's own validator decides and words the
-  error, so what is accepted and every error message stay exactly Connexion's.
+  it finds a problem, or cannot judge a value, the jsonschema validator Connexion uses decides
+  (worded one line per problem by ``authspec.validation``), so what is accepted stays Connexion's.
 - ``FastRequestValidationMiddleware`` / ``FastResponseValidationMiddleware`` (the middleware
   list): the per-operation and per-content-type plans are computed once and kept.
 - ``FastAsyncApp``: the handler of each operation is decorated once, not per request.
@@ -44,7 +44,6 @@ from connexion.middleware.response_validation import (
 )
 from connexion.validators import (
     FormDataValidator,
-    JSONRequestBodyValidator,
     JSONResponseBodyValidator,
     MultiPartFormDataValidator,
     TextResponseBodyValidator,
@@ -52,6 +51,7 @@ from connexion.validators import (
 from starlette.types import Receive, Scope, Send
 
 from authspec.errors import BadRequest, UnsupportedMediaType
+from authspec.validation import OneLineJSONRequestBodyValidator
 
 log = logging.getLogger("authspec.fastpath")
 
@@ -167,14 +167,14 @@ def compiled_validator_map() -> dict[str, Any]:
     """A ``validator_map`` for one app: JSON bodies and responses checked by compiled validators."""
     cache = SchemaCache()
 
-    class CompiledJSONRequestBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
+    class CompiledJSONRequestBodyValidator(OneLineJSONRequestBodyValidator):
         async def _parse(self, stream: AsyncIterator[bytes], scope: Scope) -> Any:
             return parse_json_body(b"".join([chunk async for chunk in stream]), self._encoding)
 
         def _validate(self, body: Any) -> dict[str, Any] | None:
             if body is not None and _accepts(cache.get(self._schema), body):
                 return None
-            result: dict[str, Any] | None = super()._validate(body)  # Connexion decides and words the error
+            result: dict[str, Any] | None = super()._validate(body)  # jsonschema decides, one line per problem
             return result
 
     class CompiledJSONResponseBodyValidator(JSONResponseBodyValidator):  # type: ignore[misc]

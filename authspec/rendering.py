@@ -54,6 +54,10 @@ class RouteTable:
                 methods.add("HEAD")  # Starlette answers HEAD wherever it answers GET
             self._routes.append((path_pattern(prefix.rstrip("/") + template, trailing_slash=True), methods))
 
+    def add_route(self, path: str, methods: set[str]) -> None:
+        """A route outside the documents (a redirect), answering ``methods`` at exactly ``path``."""
+        self._routes.append((re.compile(re.escape(path) + r"\Z"), set(methods)))
+
     def allowed(self, path: str) -> list[str]:
         """The methods documented for ``path`` (empty when no documented path matches)."""
         found: set[str] = set()

@@ -8,7 +8,8 @@
   comes back, in the body or a header; and no secret-bearing key (``accessToken``, ``refreshToken``,
   ``registrationToken``, ``code``, ...) appears where the response schema does not declare it, and
   no JWK carries private key material (``d``, ``k``, ...).
-- ``declared_auth_headers``: 401 carries ``WWW-Authenticate: Bearer``, 429 a positive integer ``Retry-After``.
+- ``declared_auth_headers``: a 401 of a bearer operation carries ``WWW-Authenticate: Bearer`` (of any other
+  operation, none), 429 a positive integer ``Retry-After``.
 - ``session_end_enforced`` (stateful): after a successful logout, revoke-token or revokeSession, or a
   refresh refused as ``refresh_token_reused``, the ended sessions' access tokens get 401 at once
   (logout ``others`` leaves the caller's own token working); and a token of a session the suite saw
@@ -218,8 +219,12 @@ def no_secret_echo(ctx: CheckContext, response: Response, case: Case[Any]) -> bo
 def declared_auth_headers(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     if response.status_code == 401:
         value = header(response, "WWW-Authenticate")
-        assert value is not None, "a 401 without WWW-Authenticate"
-        assert value.split(" ")[0].lower() == "bearer", f"WWW-Authenticate is {value!r}, not the Bearer scheme"
+        raw = case.operation.definition.raw
+        if isinstance(raw, dict) and raw.get("security"):
+            assert value is not None, "a 401 without WWW-Authenticate"
+            assert value.split(" ")[0].lower() == "bearer", f"WWW-Authenticate is {value!r}, not the Bearer scheme"
+        else:
+            assert value is None, f"a 401 of an operation without bearer security has WWW-Authenticate: {value!r}"
     if response.status_code == 429:
         value = header(response, "Retry-After")
         assert value is not None, "a 429 without Retry-After"

@@ -20,6 +20,7 @@ from connexion.middleware import MiddlewarePosition
 from authspec.app import ExtraApi
 from authspec.app import create_app as create_contract_app
 from authspec.cors import CorsPolicy
+from authspec.errors import Unauthorized
 from authspec.keys import Keyring
 from authspec.servers import ServedServers, control_servers
 from authspec.services import build_services
@@ -30,9 +31,9 @@ from authspec.tokens import CodeHasher
 
 from .bundles import load_bundle_cached
 from .context import MockApp, RequestClock, WorldClock, current_request, current_world
-from .fixtures import DEFAULT_FIXTURES, load_fixtures
+from .fixtures import DEFAULT_FIXTURES, FixtureError, load_fixtures
 from .middleware import EntryMiddleware, GateMiddleware, OverrideMiddleware
-from .namespaces import World, Worlds
+from .namespaces import NAMESPACE_CLAIM, World, Worlds, wrong_namespace
 from .responder import Responder
 
 CONTROL_PREFIX = "/__mock"
@@ -63,6 +64,24 @@ def mock_cors(settings: Settings) -> CorsPolicy | None:
     return CorsPolicy.of(settings.cors_origins or ["*"], allow_private_network=True)
 
 
+def preflight(settings: Settings, setting: str = "AUTHSPEC_MOCK_FIXTURES") -> str | None:
+    """Why the mock cannot start with ``settings``, on one line naming ``setting``; None when it can.
+
+    ``authspec mock`` calls it (by name, as it names the factory) before uvicorn builds the app,
+    so a bad fixtures file ends the command with that line instead of a traceback.
+    """
+    path = settings.mock_fixtures
+    if path is None:
+        return None
+    if not path.is_file():
+        return f"{setting}: no fixtures file at {path}"
+    try:
+        load_fixtures(path, load_bundle_cached(API_SPEC))
+    except FixtureError as exc:
+        return " ".join(f"{setting}: {exc}".split())  # YAML errors span lines; the message is one
+    return None
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -84,6 +103,7 @@ def create_app(
 
     def build(world: World) -> Any:
         return build_services(
+            access_claims={NAMESPACE_CLAIM: world.name},
             repo=world.repository,
             limiter=world.limiter,
             mailer=world.outbox,
@@ -94,10 +114,21 @@ def create_app(
         )
 
     operations = {op["operationId"]: op for _path, _method, op in iter_operations(spec) if op.get("operationId")}
-    mock = MockApp(settings=settings, worlds=Worlds(users, build), operations=operations, responder=Responder())
+    # With the console mail backend (the default) each code is printed too, as `authspec serve` does.
+    worlds = Worlds(users, build, print_codes=settings.mail_backend == "console")
+    mock = MockApp(settings=settings, worlds=worlds, operations=operations, responder=Responder())
 
     async def bearer(token: str, request: Any) -> dict[str, Any]:  # noqa: ARG001 - Connexion's signature
-        token_info: dict[str, Any] = await current_world().services.sessions.authenticate(token)
+        world = current_world()
+        try:
+            token_info: dict[str, Any] = await world.services.sessions.authenticate(token)
+        except Unauthorized as refused:
+            # A token of another world fails here like an ended session; say which world it is of.
+            claims = world.services.sessions.access.signed_claims(token) or {}
+            issued_in = claims.get(NAMESPACE_CLAIM)
+            if isinstance(issued_in, str) and issued_in != world.name:
+                raise Unauthorized(wrong_namespace("access token", issued_in), code=refused.code) from None
+            raise
         return token_info
 
     def fallback(operation: Any) -> Any:

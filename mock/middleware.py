@@ -16,6 +16,7 @@ stateful or answered from the contract by the fallback:
 from __future__ import annotations
 
 import asyncio
+import json
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +30,20 @@ from .prefer import parse_prefer
 from .responder import Canned, ResponseChoiceError
 
 ROUTING = "connexion_routing"
+#: Error envelopes are small; a body past this is not read for its errorCode.
+MAX_ERROR_BODY = 65_536
+
+
+def _error_code(body: bytes | bytearray) -> str | None:
+    """The ``errorCode`` of an error envelope (None for a success, or a body that is not one)."""
+    if not body:
+        return None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    code = document.get("errorCode") if isinstance(document, dict) else None
+    return code if isinstance(code, str) else None
 
 
 class EntryMiddleware:
@@ -50,7 +65,8 @@ class EntryMiddleware:
         path: str = scope["path"]
         control = path == self.control_prefix or path.startswith(self.control_prefix + "/")
         preflight = scope["method"] == "OPTIONS" and "access-control-request-method" in headers
-        logged = world is not None and not control and not preflight and not any(q in path for q in self.quiet_paths)
+        quiet = path == "/" or any(q in path for q in self.quiet_paths)  # "/" redirects to the docs
+        logged = world is not None and not control and not preflight and not quiet
         request = MockRequest(app=self.mock, namespace=name, world=world, control=control)
         if world is not None and not control:
             request.at = world.clock.now()
@@ -60,11 +76,14 @@ class EntryMiddleware:
         # already here is shared with that copy, so the operationId can be read afterwards.
         extensions = scope.setdefault("extensions", {})
         status = 500
+        error_body = bytearray()  # an error's envelope, for the errorCode of the log entry
 
         async def send_and_watch(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            elif message["type"] == "http.response.body" and status >= 400 and len(error_body) < MAX_ERROR_BODY:
+                error_body.extend(message.get("body", b""))
             await send(message)
 
         token = enter(request)
@@ -73,7 +92,9 @@ class EntryMiddleware:
         finally:
             if logged and world is not None:
                 routing = extensions.get(ROUTING) or {}
-                world.log(scope["method"], path, routing.get("operation_id"), status, request.now())
+                world.log(
+                    scope["method"], path, routing.get("operation_id"), status, request.now(), _error_code(error_body)
+                )
             leave(token)
 
 

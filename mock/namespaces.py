@@ -18,27 +18,50 @@ from typing import Any
 
 from authspec.clock import MovableClock
 from authspec.envelope import format_timestamp
-from authspec.services.ports import CodeMessage, User
+from authspec.mail.console import ConsoleMailer
+from authspec.services.ports import CodeMessage, Mailer, User
 
 from .world import MemoryRateLimiter, MemoryRepository
 
 DEFAULT_NAMESPACE = "default"
+#: The claim of a mock access token that names the namespace it was issued in.
+NAMESPACE_CLAIM = "mock_namespace"
 NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 REQUEST_LOG_SIZE = 1000
 
 
-class Outbox:
-    """The mock's mailer (``authspec.services.ports.Mailer``): it keeps what it "sends"."""
+def wrong_namespace(what: str, issued_in: str) -> str:
+    """The 401 detail of a token presented in a namespace other than the one it was issued in."""
+    send = f"send X-Mock-Namespace: {issued_in}" + (" (or no header)" if issued_in == DEFAULT_NAMESPACE else "")
+    return f"This {what} was issued in mock namespace {issued_in!r}; {send}"
 
-    def __init__(self) -> None:
+
+class Outbox:
+    """The mock's mailer (``authspec.services.ports.Mailer``): it keeps what it "sends", and with a
+    ``console`` also prints it, as the service's console mail backend does (the code only: never
+    a token)."""
+
+    def __init__(self, console: Mailer | None = None) -> None:
         self.messages: list[CodeMessage] = []
+        self.console = console
 
     async def send(self, message: CodeMessage) -> None:
         self.messages.append(message)
+        if self.console is not None:
+            await self.console.send(message)
 
-    def as_data(self, to: str | None = None) -> list[dict[str, Any]]:
+    def as_data(
+        self, to: str | None = None, usable: Callable[[CodeMessage], bool] | None = None
+    ) -> list[dict[str, Any]]:
+        """The messages (to ``to`` only, when given), each saying whether its code is ``usable``."""
         return [
-            {"to": m.to, "subject": m.subject, "code": m.code, "sentAt": format_timestamp(m.sent_at)}
+            {
+                "to": m.to,
+                "subject": m.subject,
+                "code": m.code,
+                "sentAt": format_timestamp(m.sent_at),
+                "usable": bool(usable and usable(m)),
+            }
             for m in self.messages
             if to is None or m.to.lower() == to.lower()
         ]
@@ -76,6 +99,19 @@ class World:
     def now(self) -> datetime:
         return self.clock.now()
 
+    def code_usable(self, message: CodeMessage) -> bool:
+        """Whether verifying the code of ``message`` would succeed now, by the services' own rules:
+        it is the email's latest code, unused, unexpired on this world's clock and not locked."""
+        auth = self.services.auth
+        stored = self.repository.codes.get(message.to)
+        return (
+            stored is not None
+            and stored.code_hash == auth.secrets.codes.hash(message.to, message.code)
+            and stored.consumed_at is None
+            and self.clock.now() < stored.expires_at
+            and stored.attempts < auth.settings.code_max_attempts
+        )
+
     def take_scenario(self, operation_id: str) -> Scenario | None:
         """Consume one firing of the first scenario queued for ``operation_id``."""
         for scenario in self.scenarios:
@@ -86,19 +122,36 @@ class World:
                 return Scenario(operation_id, scenario.status, 1)
         return None
 
-    def log(self, method: str, path: str, operation_id: str | None, status: int, at: datetime) -> None:
+    def log(
+        self, method: str, path: str, operation_id: str | None, status: int, at: datetime, error_code: str | None = None
+    ) -> None:
         self.requests.append(
-            {"method": method, "path": path, "operationId": operation_id, "status": status, "at": format_timestamp(at)}
+            {
+                "method": method,
+                "path": path,
+                "operationId": operation_id,
+                "status": status,
+                "errorCode": error_code,
+                "at": format_timestamp(at),
+            }
         )
 
 
 class Worlds:
     """Every namespace's world, created on first use."""
 
-    def __init__(self, fixtures: list[User], build_services: Callable[[World], Any], *, max_worlds: int = 256) -> None:
+    def __init__(
+        self,
+        fixtures: list[User],
+        build_services: Callable[[World], Any],
+        *,
+        max_worlds: int = 256,
+        print_codes: bool = False,
+    ) -> None:
         self.fixtures = fixtures
         self.build_services = build_services
         self.max_worlds = max_worlds
+        self.print_codes = print_codes
         self._worlds: OrderedDict[str, World] = OrderedDict()
 
     def get(self, name: str = DEFAULT_NAMESPACE) -> World:
@@ -114,7 +167,8 @@ class Worlds:
         return self._create(name)
 
     def _create(self, name: str) -> World:
-        world = World(name=name, fixtures=self.fixtures)
+        console = ConsoleMailer(heading=f"Mock namespace: {name}") if self.print_codes else None
+        world = World(name=name, fixtures=self.fixtures, outbox=Outbox(console))
         world.services = self.build_services(world)
         self._worlds[name] = world
         while len(self._worlds) > self.max_worlds:
@@ -123,3 +177,10 @@ class Worlds:
 
     def __contains__(self, name: object) -> bool:
         return name in self._worlds
+
+    def holding_refresh_token(self, token_hash: str, besides: World) -> str | None:
+        """The name of another world that issued the refresh token with this hash, if one did."""
+        for name, world in self._worlds.items():
+            if world is not besides and token_hash in world.repository.refresh_tokens:
+                return name
+        return None

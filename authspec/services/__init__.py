@@ -8,6 +8,7 @@ Handlers make one call into ``Services.auth``, ``.tokens`` or ``.sessions``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from authspec.clock import Clock
@@ -45,11 +46,18 @@ def build_services(
     clock: Clock,
     settings: Settings,
     secrets: ServiceSecrets | None = None,
+    access_claims: Mapping[str, str] | None = None,
 ) -> Services:
-    """The three services over one set of seams (``secrets`` default: derived from ``keyring``)."""
+    """The three services over one set of seams (``secrets`` default: derived from ``keyring``;
+    ``access_claims``: further claims of every access token, e.g. the mock's namespace)."""
     secrets = secrets or ServiceSecrets.from_keyring(keyring)
     access = AccessTokens(
-        keyring, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=settings.access_ttl, clock=clock
+        keyring,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl=settings.access_ttl,
+        clock=clock,
+        claims=access_claims,
     )
     tokens = TokenService(repo, access, secrets, clock, settings)
     return Services(

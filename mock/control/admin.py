@@ -25,7 +25,8 @@ def _reply(data: Any, status: int = 200) -> Reply:
 
 
 async def get_outbox(to: str | None = None) -> Reply:
-    return _reply(current_world().outbox.as_data(to))
+    world = current_world()
+    return _reply(world.outbox.as_data(to, usable=world.code_usable))
 
 
 async def reset_world() -> Reply:

@@ -31,6 +31,16 @@ BREAKAGES = {
         ),
         "does not declare a 401",
     ),
+    "challenge on a non-bearer 401": (
+        _edit(
+            "paths/auth.yaml",
+            "        description: The code is wrong, expired, already used or superseded by a newer one.\n",
+            "        description: The code is wrong, expired, already used or superseded by a newer one.\n"
+            "        headers:\n          WWW-Authenticate:\n"
+            "            $ref: '../components/common.yaml#/headers/WWW-Authenticate'\n",
+        ),
+        "verifyEmailCode (POST /auth/email/verify): 401 declares WWW-Authenticate, but the operation has no bearer",
+    ),
     "example against schema": (
         _edit(
             "paths/auth.yaml", "data: {expiresIn: 300, resendAfter: 60}", "data: {expiresIn: '300', resendAfter: 60}"

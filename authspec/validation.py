@@ -1,0 +1,119 @@
+"""Request validation errors as one readable line per problem.
+
+Connexion words a refused parameter as ``str(ValidationError)``: the message, then "Failed
+validating 'pattern' in schema:" and a dump of the schema and the instance, over many lines. A
+refused body gets the first problem only, with its path after it (``'x' is not a 'email' -
+'email'``). Both validators are replaced here, through Connexion's ``validator_map``, for the fast
+path and stock Connexion alike: every problem becomes one line that starts with where it is —
+
+    sessionId: 'abc' does not match pattern '^[0-9a-fA-F-]{36}$'
+    body.email: 'x' is not a 'email'
+    body: 'code' is a required property
+
+(parameters by their name, body fields as ``body.<path>``). A body lists each refused place once
+(its most telling problem: a missing field or a wrong type before a regex), one entry of the
+envelope's ``errors`` each. What is accepted does not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from connexion.datastructures import MediaTypeDict
+from connexion.utils import is_null, is_nullable
+from connexion.validators import (
+    FormDataValidator,
+    JSONRequestBodyValidator,
+    MultiPartFormDataValidator,
+    ParameterValidator,
+)
+from jsonschema import Draft4Validator, ValidationError  # type: ignore[import-untyped]
+from jsonschema.exceptions import relevance  # type: ignore[import-untyped]
+
+from authspec.errors import BadRequest
+
+#: A problem line quotes the refused value; past this length it is cut (a line, not a dump).
+MAX_LINE = 240
+#: At most this many problems of one body are listed.
+MAX_PROBLEMS = 10
+
+
+def describe(error: ValidationError, where: str) -> str:
+    """One line: ``where`` (extended by the error's path inside the value), then the problem."""
+    inner = ".".join(str(part) for part in error.absolute_path)
+    location = f"{where}.{inner}" if inner and where else (inner or where)
+    if error.validator == "pattern":
+        message = f"{error.instance!r} does not match pattern {error.validator_value!r}"
+    else:
+        message = error.message
+    text = f"{location}: {message}" if location else str(message)
+    line = " ".join(text.split())  # no newline survives, whatever the value held
+    return line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…"
+
+
+class OneLineParameterValidator(ParameterValidator):  # type: ignore[misc]
+    """Connexion's parameter validator, wording a refused value as ``name: problem``."""
+
+    @staticmethod
+    def validate_parameter(
+        parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None
+    ) -> str | None:
+        if is_nullable(param) and is_null(value):
+            return None
+        if value is not None:
+            schema = param.get("schema", param)
+            errors = list(Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER).iter_errors(value))
+            return describe(_clearest(errors), str(param_name or param["name"])) if errors else None
+        if param.get("required"):
+            return f"Missing {parameter_type} parameter '{param['name']}'"
+        return None
+
+
+class OneLineJSONRequestBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
+    """Connexion's JSON body validator, listing every problem as ``body.<path>: problem``."""
+
+    def _validate(self, body: Any) -> dict[str, Any] | None:
+        if body is None:
+            result: dict[str, Any] | None = super()._validate(body)  # "must not be empty", or a null body
+            return result
+        lines = problem_lines(self._validator.iter_errors(body), "body")
+        if not lines:
+            return None
+        raise BadRequest(None, details=lines[:MAX_PROBLEMS])
+
+
+def problem_lines(errors: Iterable[ValidationError], where: str) -> list[str]:
+    """One line per refused place of a value (its clearest problem), in the order of their paths."""
+    by_place: dict[tuple[str, ...], list[ValidationError]] = {}
+    for error in errors:
+        by_place.setdefault(tuple(map(str, error.absolute_path)), []).append(error)
+    return [describe(_clearest(found), where) for _place, found in sorted(by_place.items())]
+
+
+#: When one value breaks several keywords, the line names the most telling one (a regex last).
+_CLEAREST = ("required", "type", "format", "enum", "additionalProperties", "minLength", "maxLength")
+
+
+def _clearest(errors: list[ValidationError]) -> ValidationError:
+    """The one problem of a value to report: by ``_CLEAREST``, then jsonschema's relevance."""
+
+    def rank(error: ValidationError) -> tuple[int, Any]:
+        keyword = str(error.validator)
+        return (_CLEAREST.index(keyword) if keyword in _CLEAREST else len(_CLEAREST), relevance(error))
+
+    return min(errors, key=rank)
+
+
+def one_line_validator_map() -> dict[str, Any]:
+    """A ``validator_map`` with the one-line parameter and JSON body validators."""
+    return {
+        "parameter": OneLineParameterValidator,
+        "body": MediaTypeDict(
+            {
+                "*/*json": OneLineJSONRequestBodyValidator,
+                "application/x-www-form-urlencoded": FormDataValidator,
+                "multipart/form-data": MultiPartFormDataValidator,
+            }
+        ),
+    }
