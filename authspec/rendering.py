@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authspec.clock import Clock
-from authspec.envelope import dumps, failure, from_error
+from authspec.envelope import dumps, from_error
 from authspec.errors import (
     AuthspecError,
     BadRequest,
@@ -229,4 +229,4 @@ class RequestBodyMiddleware:
         return PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes")
 
 
-__all__ = ["ErrorRenderer", "RequestBodyMiddleware", "RouteTable", "failure"]
+__all__ = ["ErrorRenderer", "RequestBodyMiddleware", "RouteTable"]

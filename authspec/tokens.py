@@ -20,7 +20,7 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
@@ -217,7 +217,3 @@ class CodeHasher:
 
     def matches(self, email: str, code: str, stored: str) -> bool:
         return hmac.compare_digest(self.hash(email, code), stored)
-
-
-def utc_from_timestamp(value: int) -> datetime:
-    return datetime.fromtimestamp(value, UTC)

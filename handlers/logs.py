@@ -58,10 +58,8 @@ def configure_logging(level: int = logging.INFO) -> None:
     """Send the ``authspec`` loggers to stderr as JSON lines (once per process)."""
     logger = logging.getLogger("authspec")
     logger.setLevel(level)
-    if not any(getattr(f, "_authspec", False) for f in logger.filters):
-        redacting = RedactingFilter()
-        redacting._authspec = True  # type: ignore[attr-defined]
-        logger.addFilter(redacting)
+    # On the handler, not the logger: a logger's filters never see its children's records
+    # (authspec.auth, authspec.cors, ...), a handler's see every record it writes.
     if any(h.get_name() == _HANDLER_NAME for h in logger.handlers):
         return
     handler = logging.StreamHandler(sys.stderr)

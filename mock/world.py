@@ -38,7 +38,7 @@ class MemoryRepository:
 
     # -- users -----------------------------------------------------------------------------------
     def _insert_user(self, user: User) -> None:
-        key = user.email.lower()
+        key = user.email
         if key in self.user_ids_by_email:
             raise DuplicateEmail(user.email)
         self.users[user.id] = user
@@ -48,7 +48,7 @@ class MemoryRepository:
         return self.users.get(user_id)
 
     async def get_user_by_email(self, email: str) -> User | None:
-        user_id = self.user_ids_by_email.get(email.lower())
+        user_id = self.user_ids_by_email.get(email)
         return self.users.get(user_id) if user_id else None
 
     async def create_user(self, user: User) -> None:
@@ -155,13 +155,6 @@ class MemoryRepository:
         if session.last_active_at < now:
             self.sessions[session.id] = dataclasses.replace(session, last_active_at=now)
         return RotateOutcome.ROTATED
-
-    async def revoke_refresh_token(self, token_hash: str, now: datetime) -> bool:
-        token = self.refresh_tokens.get(token_hash)
-        if token is None or token.revoked_at is not None:
-            return False
-        self.refresh_tokens[token_hash] = dataclasses.replace(token, revoked_at=now)
-        return True
 
     # -- operations -----------------------------------------------------------------------------
     async def ping(self) -> None:

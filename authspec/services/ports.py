@@ -10,7 +10,8 @@ requests meet there, and the rules are only as good as these guarantees.
 Conventions:
 - Every instant is a timezone-aware UTC ``datetime`` from the service's clock; implementations
   never read the wall clock themselves (the mock moves its clock).
-- Ids are UUID4 strings; emails are stored as given (the services normalise them to lower case).
+- Ids are UUID4 strings. Emails are stored and matched exactly as given: the services normalise
+  them first (``normalize_email``: trimmed, lower case), so every repository follows one rule.
 - Secrets are never stored: ``token_hash`` / ``code_hash`` are what the services computed.
 - "Atomic" means: a single, linearisable step with respect to every other method of the same
   repository, across processes and instances sharing the store (row locks or single conditional
@@ -227,10 +228,6 @@ class Repository(Protocol):
         ALREADY_ROTATED. Otherwise → INACTIVE. Of N concurrent calls for one parent at most one
         gets ROTATED.
         """
-        ...
-
-    async def revoke_refresh_token(self, token_hash: str, now: datetime) -> bool:
-        """Mark one refresh token revoked; True only for the call that did (compare-and-set)."""
         ...
 
     # -- operations -----------------------------------------------------------------------------

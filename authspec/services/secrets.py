@@ -32,14 +32,6 @@ class ServiceSecrets:
             refresh_key=hmac.new(seed, b"authspec refresh successors v1", hashlib.sha256).digest(),
         )
 
-    @classmethod
-    def from_secret(cls, secret: bytes) -> ServiceSecrets:
-        """For tests and the mock: both secrets from one byte string."""
-        return cls(
-            codes=CodeHasher(hmac.new(secret, b"codes", hashlib.sha256).digest()),
-            refresh_key=hmac.new(secret, b"refresh", hashlib.sha256).digest(),
-        )
-
     def successor_of(self, refresh_token: str) -> str:
         """The refresh token that replaces ``refresh_token``: 256 bits, base64url, 43 characters."""
         digest = hmac.new(self.refresh_key, refresh_token.encode(), hashlib.sha256).digest()

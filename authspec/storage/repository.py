@@ -356,15 +356,6 @@ class SqlRepository:
             )
         return RotateOutcome.ROTATED
 
-    async def revoke_refresh_token(self, token_hash: str, now: datetime) -> bool:
-        stmt = (
-            update(refresh_tokens)
-            .where(refresh_tokens.c.token_hash == token_hash, refresh_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        async with self.db.write() as conn:
-            return (await conn.execute(stmt)).rowcount == 1
-
     # -- operations -------------------------------------------------------------------------------------
     async def ping(self) -> None:
         async with self.db.engine.connect() as conn:
