@@ -4,10 +4,6 @@ and malformed, non-UTF-8, oversized and wrongly typed bodies get an error envelo
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +12,11 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from authspec.keys import Keyring
 from contract_tests.checks import assert_envelope
 from contract_tests.mailbox import SmtpSink
+from tests.jwt_attacks import ATTACKS, jwt_attacks
 from tests.resilience.conftest import ServerProcess, login, server_env, uvicorn_server
 
 pytestmark = pytest.mark.slow
@@ -53,63 +49,10 @@ def session(service: tuple[ServerProcess, Path], mailbox: tuple[SmtpSink, int]) 
     return login(service[0].api, mailbox[0], "target@example.com")
 
 
-# -- the JWT attack set ------------------------------------------------------------------------------------------
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
+# -- the JWT attack set (tests/jwt_attacks.py) -----------------------------------------------------------------
 def _attacks(key_file: Path, tokens: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """Each forged or misused token with the ``errorCode`` it must get."""
-    ring = Keyring.load(key_file)
-    key = ring.active
     real = jwt.decode(tokens["accessToken"], options={"verify_signature": False})
-    head = {"kid": key.kid, "typ": "at+jwt"}
-
-    def signed(claims: dict[str, Any], header: dict[str, Any] | None = None) -> str:
-        return jwt.encode({**real, **claims}, key.private_key, algorithm="EdDSA", headers={**head, **(header or {})})
-
-    body = _b64(json.dumps(real).encode())
-    none_head = _b64(json.dumps({"alg": "none", **head}).encode())
-    hs_head = _b64(json.dumps({"alg": "HS256", **head}).encode())
-    public_pem = key.public_key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    hs_sig = _b64(hmac.new(public_pem, f"{hs_head}.{body}".encode(), hashlib.sha256).digest())
-    now = int(time.time())
-    stranger = Keyring.generate().active
-    return {
-        "alg-none": (f"{none_head}.{body}.", "invalid_token"),
-        "hs256-signed-with-the-public-key": (f"{hs_head}.{body}.{hs_sig}", "invalid_token"),
-        "unknown-kid": (signed({}, {"kid": "no-such-key"}), "invalid_token"),
-        "foreign-key-with-our-kid": (
-            jwt.encode(real, stranger.private_key, algorithm="EdDSA", headers=head),
-            "invalid_token",
-        ),
-        "wrong-iss": (signed({"iss": "https://evil.example"}), "invalid_token"),
-        "wrong-aud": (signed({"aud": "another-api"}), "invalid_token"),
-        "expired": (signed({"iat": now - 7200, "exp": now - 3600}), "token_expired"),
-        "nbf-in-the-future": (signed({"nbf": now + 3600}), "invalid_token"),
-        "refresh-token-as-access-token": (tokens["refreshToken"], "invalid_token"),
-        "tampered-signature": (_tampered(tokens["accessToken"]), "invalid_token"),
-    }
-
-
-def _tampered(token: str) -> str:
-    return token[:-6] + ("AAAAAA" if not token.endswith("AAAAAA") else "BBBBBB")
-
-
-ATTACKS = [
-    "alg-none",
-    "hs256-signed-with-the-public-key",
-    "unknown-kid",
-    "foreign-key-with-our-kid",
-    "wrong-iss",
-    "wrong-aud",
-    "expired",
-    "nbf-in-the-future",
-    "refresh-token-as-access-token",
-    "tampered-signature",
-]
+    return jwt_attacks(Keyring.load(key_file).active, real, now=int(time.time()), refresh_token=tokens["refreshToken"])
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
