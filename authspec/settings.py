@@ -1,6 +1,6 @@
 """Settings: every knob of authspec, read from ``AUTHSPEC_*`` environment variables.
 
-Names are part of the contract with deployment tooling (DESIGN.md, "How it is run"); durations
+Names are part of the contract with deployment tooling (ARCHITECTURE.md, design facts); durations
 are seconds. Nothing reads the environment at import time: ``Settings()`` is built by the CLI or
 by ``create_app`` when none is given, and tests pass their own. Outside ``dev`` the settings
 refuse what is only safe on a laptop (generated signing keys).

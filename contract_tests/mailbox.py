@@ -1,7 +1,7 @@
 """Where the suite reads login codes: the in-memory mailer, the mock's outbox or an SMTP sink.
 
 Every source answers ``code_for(email)``: the code of the newest message to that address. The
-code email carries the 6-digit code on a line of its own (DESIGN.md), which is how the SMTP sink
+code email carries the 6-digit code on a line of its own (ARCHITECTURE.md, design facts), which is how the SMTP sink
 finds it in a message from any implementation of the contract.
 """
 

@@ -87,7 +87,9 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read transaction (a consistent snapshot on both backends)."""
+        """A read transaction. Each statement sees what was committed before it began (PostgreSQL's
+        READ COMMITTED; SQLite's WAL snapshot lasts the transaction), but two statements on
+        PostgreSQL may see different commits: a read whose parts must agree is one statement."""
         try:
             async with self.engine.begin() as conn:
                 yield conn

@@ -1,4 +1,4 @@
-"""The stateful scenario a frontend walks through, answered as DESIGN.md says.
+"""The stateful scenario a frontend walks through, answered as the contract says.
 
 login → list → refresh (grace window: the same pair) → reuse (the session ends) → revoke-token
 → revokeSession → logout, plus registration of a new email. Every response is also held to the
@@ -28,7 +28,7 @@ def test_login_list_refresh_reuse_revoke_logout(client: TestClient) -> None:
     tokens = first["tokens"]
     assert tokens["tokenType"] == "Bearer" and tokens["expiresIn"] == 3600 and tokens["refreshExpiresIn"] == 2592000
 
-    # The access token is a real JWT carrying the claims DESIGN.md names.
+    # The access token is a real JWT carrying the claims ARCHITECTURE.md names.
     claims = jwt.decode(tokens["accessToken"], options={"verify_signature": False})
     assert {"sub", "sid", "jti", "iat", "exp", "iss", "aud", "typ"} <= claims.keys()
     assert claims["sub"] == first["user"]["id"]
