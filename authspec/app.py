@@ -1,11 +1,13 @@
 """The application factory: one Connexion AsyncApp from the bundled contract.
 
 ``create_app`` builds everything a running app needs and nothing at import time: it loads the
-bundle, routes each operation through ``TagResolver`` to the chosen handler root, serves the
-bundle at ``/api/v1/openapi.json`` and Swagger UI at ``/api/v1/docs/``, and installs the error
-renderer so that every failure, Connexion's and Starlette's included, leaves as the envelope.
-The real service (``handlers.app``) and the mock (``mock.app``) call it with their own handler
-root, lifespan and bearer verifier; it imports neither of them.
+bundle, checks that every operation has a handler (``authspec.resolver``), routes each one
+through ``TagResolver`` to the chosen handler root, serves the bundle at
+``/api/v1/openapi.json`` and Swagger UI at ``/api/v1/docs/``, and installs the error renderer so
+that every failure, Connexion's and Starlette's included, leaves as the envelope. The real
+service (``handlers.app``) and the mock (``mock.app``) call it with the same handler root,
+``authspec.handlers`` (the mock adds its overrides), and their own lifespan and bearer verifier;
+it imports neither of them.
 """
 
 from __future__ import annotations
