@@ -1,18 +1,20 @@
 """The application factory: one Connexion AsyncApp from the bundled contract.
 
 ``create_app`` builds everything a running app needs and nothing at import time: it loads the
-bundle, routes each operation through ``TagResolver`` to the chosen handler root, serves the
-bundle at ``/api/v1/openapi.json`` and Swagger UI at ``/api/v1/docs/``, and installs the error
-renderer so that every failure, Connexion's and Starlette's included, leaves as the envelope.
-The real service (``handlers.app``) and the mock (``mock.app``) call it with their own handler
-root, lifespan and bearer verifier; it imports neither of them.
+bundle, checks that every operation has a handler (``authspec.resolver``), routes each one
+through ``TagResolver`` to the chosen handler root, serves the bundle at
+``/api/v1/openapi.json`` and Swagger UI at ``/api/v1/docs/``, and installs the error renderer so
+that every failure, Connexion's and Starlette's included, leaves as the envelope. The real
+service (``handlers.app``) and the mock (``mock.app``) call it with the same handler root,
+``authspec.handlers`` (the mock adds its overrides), and their own lifespan and bearer verifier;
+it imports neither of them.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +31,7 @@ from authspec.cors import CorsMiddleware, CorsPolicy
 from authspec.errors import Unauthorized
 from authspec.fastpath import FastAsyncApp, compiled_validator_map
 from authspec.rendering import ErrorRenderer, RequestBodyMiddleware, RouteTable
-from authspec.resolver import Fallback, TagResolver
+from authspec.resolver import Fallback, TagResolver, require_handlers
 from authspec.servers import ServedServers, ServersOf, request_origin
 from authspec.settings import Settings
 from authspec.spec import API_SPEC, Spec, base_path, load_bundle, path_servers_root
@@ -109,6 +111,8 @@ def create_app(
     settings: Settings | None = None,
     *,
     handlers: str = "authspec.handlers",
+    overrides: str | None = None,
+    planned: Collection[str] = (),
     spec: Spec | None = None,
     lifespan: Lifespan | None = None,
     bearer: BearerVerifier | None = None,
@@ -122,6 +126,11 @@ def create_app(
 ) -> AsyncApp:
     """Build the ASGI app of the contract with handlers from ``handlers`` (a package name).
 
+    Every operation must resolve (``authspec.resolver``): one without a handler raises
+    ``MissingHandler`` here, naming it, unless the contract marks it ``x-planned: true`` or
+    ``planned`` names it; those are answered by ``fallback`` (default: 501 ``not_implemented``).
+    ``overrides`` is a package of wrappers around the resolved handlers (the mock's).
+
     ``spec`` defaults to the bundle of ``openapi/openapi.yaml``; ``extra_apis`` maps a base path
     (``/__mock``) to a further document. ``cors`` says which browser origins may call the app
     (none when omitted; ``service_cors`` gives the real service's). ``servers`` gives the served
@@ -133,6 +142,9 @@ def create_app(
     settings = settings or Settings()
     spec = spec if spec is not None else load_bundle(API_SPEC)
     clock = clock or SystemClock()
+    require_handlers(spec, handlers, planned)
+    for extra in (extra_apis or {}).values():
+        require_handlers(extra.spec, extra.handlers)
     main_spec, root_spec = split_root_paths(spec)
     api_base = base_path(spec)
     security_map = {"bearer": _bearer_handler(bearer or refuse_all_tokens, fast)}
@@ -150,7 +162,7 @@ def create_app(
     app.add_api(
         copy.deepcopy(main_spec),
         base_path=api_base,
-        resolver=TagResolver(handlers, fallback),
+        resolver=TagResolver(handlers, fallback, overrides=overrides, planned=planned),
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui_path="/docs"),
         **common,
     )
@@ -159,7 +171,7 @@ def create_app(
         app.add_api(
             root_spec,
             base_path="",
-            resolver=TagResolver(handlers, fallback),
+            resolver=TagResolver(handlers, fallback, overrides=overrides, planned=planned),
             swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
             **common,
         )

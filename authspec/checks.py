@@ -2,10 +2,12 @@
 
 Beyond openapi-spec-validator and prance (both must accept the document without warnings),
 every operation must have an operationId, a summary and one declared tag; mutating operations
-carry the production warning; each operation declares the statuses DESIGN.md names (401 wherever
-a bearer token is required, 400 wherever a body is read); every response has an example that
-validates against its schema, and envelope examples are internally consistent (statusCode equals
-the status, the generic first message, an errorCode of that status); 401s of bearer operations
+carry the production warning; each operation declares a success (2xx), 401 wherever a bearer
+token is required, 400 wherever a body is read, and the statuses ``REQUIRED_RESPONSES`` adds;
+every operation resolves to a handler or is marked ``x-planned`` (``authspec.resolver``); every
+response has an example that validates against its schema, and envelope examples are internally
+consistent (statusCode equals the status, the generic first message, an errorCode of that
+status); 401s of bearer operations
 declare ``WWW-Authenticate`` (and only those: a 401 refusing a code or a body token has no
 challenge) and 429s ``Retry-After``; every link resolves (its operation, parameters,
 body fields and runtime expressions); and the spec's ErrorCode list equals ``authspec.errors``'.
@@ -21,24 +23,22 @@ from typing import Any
 import yaml
 
 from authspec.errors import all_error_codes, error_for_status, generic_message
+from authspec.resolver import CONTROL_HANDLERS, HANDLERS, handler_problems
 from authspec.spec import ADMIN_SPEC, API_SPEC, Spec, SpecError, iter_operations, load_bundle, media_examples
 
 PRODUCTION_WARNING = "**Production warning:**"
 
-#: The statuses DESIGN.md names for each operation (success and errors), and the operational ones.
+#: The statuses the design names for an operation beyond those every operation derives from its
+#: contract (a 2xx; 401 with bearer security; 400 with a request body). The operation list itself
+#: lives in the contract: an operation without an entry here needs only the derived statuses.
 REQUIRED_RESPONSES: dict[str, set[str]] = {
-    "requestEmailCode": {"200", "400", "429"},
-    "verifyEmailCode": {"200", "400", "401", "429"},
-    "completeRegistration": {"201", "400", "401", "409"},
-    "refreshToken": {"200", "400", "401"},
-    "revokeRefreshToken": {"200", "400", "401", "403", "404", "409"},
-    "logout": {"200", "400", "401"},
-    "listSessions": {"200", "401"},
-    "revokeSession": {"200", "401", "404", "409"},
-    "getCurrentUser": {"200", "401"},
-    "getJwks": {"200"},
-    "getHealth": {"200"},
-    "getReadiness": {"200", "503"},
+    "requestEmailCode": {"429"},
+    "verifyEmailCode": {"401", "429"},
+    "completeRegistration": {"201", "401", "409"},
+    "refreshToken": {"401"},
+    "revokeRefreshToken": {"403", "404", "409"},
+    "revokeSession": {"404", "409"},
+    "getReadiness": {"503"},
 }
 
 _EXPRESSION = re.compile(r"\$(response|request)\.(body#(/[^}\s]*)?|header\.[\w-]+|path\.\w+|query\.\w+)")
@@ -51,9 +51,11 @@ def check_documents(api_spec: Path = API_SPEC, admin_spec: Path = ADMIN_SPEC) ->
     if api is not None:
         problems += [f"{api_spec.name}: {p}" for p in check_rules(api, design=REQUIRED_RESPONSES)]
         problems += [f"{api_spec.name}: {p}" for p in check_error_catalogue(api_spec)]
+        problems += [f"{api_spec.name}: {p}" for p in handler_problems(api, HANDLERS)]
     admin = _load(admin_spec, problems)
     if admin is not None:
         problems += [f"{admin_spec.name}: {p}" for p in check_rules(admin, design=None)]
+        problems += [f"{admin_spec.name}: {p}" for p in handler_problems(admin, CONTROL_HANDLERS)]
     return problems
 
 
@@ -108,8 +110,8 @@ def check_rules(spec: Spec, design: dict[str, set[str]] | None) -> list[str]:
             problems.append(f"{where}: a mutating operation must carry the production warning")
         responses = op.get("responses", {})
         needed = set(design.get(op_id, set())) if design is not None else set()
-        if design is not None and op_id not in design:
-            problems.append(f"{where}: not an operation of DESIGN.md; add it to REQUIRED_RESPONSES")
+        if not any(status.startswith("2") for status in responses):
+            problems.append(f"{where}: declares no success (2xx) response")
         if _requires_bearer(spec, op):
             needed.add("401")
         if "requestBody" in op:
@@ -120,6 +122,8 @@ def check_rules(spec: Spec, design: dict[str, set[str]] | None) -> list[str]:
         for status, response in responses.items():
             enveloped = not path.startswith("/.well-known/")
             problems += _check_response(where, status, response, enveloped=enveloped, bearer=_requires_bearer(spec, op))
+    for op_id in sorted(set(design or ()) - set(by_id)):
+        problems.append(f"REQUIRED_RESPONSES names {op_id}, which is no operation of the contract")
     for op_id, (_path, _method, op) in by_id.items():
         for status, response in op.get("responses", {}).items():
             for name, link in (response.get("links") or {}).items():

@@ -26,10 +26,16 @@ MOCK_FACTORY = "authspec.mock.app:create_app"
 MOCK_PREFLIGHT = "authspec.mock.app:preflight"
 
 
-def _run_server(factory: str, host: str, port: int, log_level: str) -> int:
+def _run_server(factory: str, host: str, port: int, log_level: str, command: str) -> int:
     module = factory.partition(":")[0]
     if importlib.util.find_spec(module.partition(".")[0]) is None or importlib.util.find_spec(module) is None:
         print(f"authspec: {module} is not available in this installation", file=sys.stderr)
+        return 2
+    problems = _unresolved(command)
+    if problems:
+        # The factory would raise the same (MissingHandler); said here, it is a line, not a traceback.
+        for problem in problems:
+            print(f"authspec {command}: {problem}", file=sys.stderr)
         return 2
     import uvicorn
 
@@ -45,6 +51,16 @@ def _run_server(factory: str, host: str, port: int, log_level: str) -> int:
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def _unresolved(command: str) -> list[str]:
+    """The operations the app of ``command`` could not serve for want of a handler (by name)."""
+    from authspec.resolver import CONTROL_HANDLERS, HANDLERS, missing_handlers
+
+    problems = missing_handlers(load_bundle(API_SPEC), HANDLERS)
+    if command == "mock":
+        problems += missing_handlers(load_bundle(ADMIN_SPEC), CONTROL_HANDLERS)
+    return problems
 
 
 def _service_settings(command: str) -> Settings | None:
@@ -71,7 +87,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"authspec serve: {problem}", file=sys.stderr)
         return 2
-    return _run_server(SERVICE_FACTORY, args.host, args.port, args.log_level)
+    return _run_server(SERVICE_FACTORY, args.host, args.port, args.log_level, "serve")
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -115,7 +131,7 @@ def cmd_mock(args: argparse.Namespace) -> int:
         if problem is not None:
             print(f"authspec mock: {problem}", file=sys.stderr)
             return 2
-    return _run_server(MOCK_FACTORY, args.host, args.port, args.log_level)
+    return _run_server(MOCK_FACTORY, args.host, args.port, args.log_level, "mock")
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:

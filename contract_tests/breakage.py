@@ -1,8 +1,9 @@
 """Deliberately broken handlers, for proving that the suite fails on them (``test_meta``).
 
 Loaded as a pytest plugin (``-p contract_tests.breakage``) before the suite builds its apps, it
-replaces some of the mock's handlers, each with a bug one of our checks exists to catch — bugs
-that Schemathesis' schema checks alone would let through:
+replaces some of the handlers of ``authspec.handlers`` — the real service's, which the mock
+resolves by name when it is built (``test_meta`` targets only the mock) — each with a bug one of
+our checks exists to catch — bugs that Schemathesis' schema checks alone would let through:
 
 - getCurrentUser answers 200 with ``statusCode: 201`` in the envelope      (envelope_invariants)
 - listSessions hands each session the caller's access token back            (no_secret_echo)
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from authspec.mock.handlers import Reply, auth, reply, sessions, tokens
+from authspec.handlers import Reply, auth, reply, sessions, tokens
 from connexion import request
 
 _real_current_user = auth.get_current_user

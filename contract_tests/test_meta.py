@@ -143,7 +143,7 @@ def test_a_real_service_without_a_way_to_log_in_is_a_clear_failure(tmp_path: Pat
 
 
 def test_the_suite_fails_on_broken_handlers(tmp_path: Path) -> None:
-    """``contract_tests.breakage`` breaks four of the mock's handlers; our checks must say so for each."""
+    """``contract_tests.breakage`` breaks four of the handlers the mock runs; our checks must say so for each."""
     done = subprocess.run(
         bounded(
             [

@@ -1,5 +1,44 @@
-"""The real service's operations, one module per tag (auth, tokens, sessions).
+"""The real service's operations, one module per tag: ``handlers/<tag>.py`` holds the handler of
+every operation of that tag, named ``<snake_case operationId>`` (``refreshToken`` tagged ``tokens``
+is ``authspec.handlers.tokens.refresh_token``).
 
-Handlers are thin: they take what Connexion injects, make one call to an ``authspec`` service
-and return the envelope. Operations without a handler here answer 501 ``not_implemented``.
+Each handler is a thin HTTP adapter: it takes what Connexion injects (the validated ``body``, path
+parameters, ``user`` and ``token_info``), makes one call into the domain services and returns the
+success envelope, stamped by the services' clock. The services come from
+``request.state.services``: the real service's lifespan puts them there, the mock's entry
+middleware puts the request's world's there. The mock resolves these very functions by name (its
+resolver root is the string ``authspec.handlers``; ``mock/overrides`` wraps the few it answers
+differently), so the service and the mock cannot drift apart.
+
+An operation of the contract without a handler here stops ``authspec check`` and the app's start,
+unless the contract marks it ``x-planned: true`` (see ``authspec.resolver``).
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion import request
+
+from authspec.envelope import Envelope, success
+from authspec.services import Services
+from authspec.services.ports import ClientInfo
+
+Reply = tuple[Envelope, int]
+
+
+def services() -> Services:
+    """The domain services serving this request (``request.state.services``)."""
+    found: Services = request.state.services
+    return found
+
+
+def client() -> ClientInfo:
+    """The peer address and User-Agent of the request (no proxy header is trusted)."""
+    peer = request.client
+    return ClientInfo(ip=peer.host if peer else None, user_agent=request.headers.get("user-agent"))
+
+
+def reply(data: Any, status: int = 200) -> Reply:
+    """``data`` in the success envelope, timestamped by the services' clock."""
+    return success(data, services().clock.now(), status), status

@@ -23,6 +23,7 @@ from authspec.app import service_cors
 from authspec.clock import Clock, SystemClock
 from authspec.keys import Keyring
 from authspec.mail import build_mailer
+from authspec.resolver import HANDLERS
 from authspec.services import Services, build_services
 from authspec.services.ports import Mailer
 from authspec.services.secrets import ServiceSecrets
@@ -124,7 +125,7 @@ def create_app(
 
     app = create_contract_app(
         settings,
-        handlers="authspec.handlers",
+        handlers=HANDLERS,
         lifespan=lifespan,
         bearer=bearer,
         clock=clock,

@@ -1,5 +1,24 @@
-"""Operations of the ``tokens`` tag for the real service: the shared adapters of ``authspec.operations.tokens``."""
+"""Handlers of the ``tokens`` tag: refresh rotation, refresh-token revocation and the JWK Set."""
 
-from authspec.operations.tokens import get_jwks, refresh_token, revoke_refresh_token
+from __future__ import annotations
 
-__all__ = ["get_jwks", "refresh_token", "revoke_refresh_token"]
+from typing import Any
+
+from authspec.services.results import Principal
+
+from . import Reply, reply, services
+
+
+async def refresh_token(body: dict[str, Any]) -> Reply:
+    pair = await services().tokens.refresh(body["refreshToken"])
+    return reply(pair.as_data())
+
+
+async def revoke_refresh_token(body: dict[str, Any], user: str, token_info: dict[str, Any]) -> Reply:
+    revoked = await services().tokens.revoke(Principal.from_token_info(user, token_info), body["refreshToken"])
+    return reply(revoked.as_data())
+
+
+async def get_jwks() -> tuple[dict[str, Any], int, dict[str, str]]:
+    # Not enveloped (a JWK Set is a standard document); caches may keep it briefly.
+    return services().tokens.jwks(), 200, {"Cache-Control": "public, max-age=300"}

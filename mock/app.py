@@ -1,12 +1,14 @@
 """The mock's app factory (``uvicorn --factory mock.app:create_app``): the contract over in-memory worlds.
 
-The same bundle, validation, error envelopes and CORS as the real service (``authspec.app``),
-with the resolver root ``mock.handlers``, a bearer check against the request's world, the
-control API at ``/__mock`` (``openapi/mock-admin.yaml``, resolved to ``mock.control``) and the
-pipeline of ``mock.middleware``. The mock signs access tokens with its own development key,
-generated per process and served as the JWK Set. Operations without a stateful handler are
-answered from the contract by ``fallback``: the first example of their success response, or data
-generated from its schema.
+The same bundle, validation, error envelopes, CORS and handlers as the real service
+(``authspec.app``; the resolver root is the string ``authspec.handlers``, so the mock runs the
+service's handlers, by name, over the request's world), with the wrappers of ``mock.overrides``
+where the mock answers differently, a bearer check against the request's world, the control API
+at ``/__mock`` (``openapi/mock-admin.yaml``, resolved to ``mock.control``) and the pipeline of
+``mock.middleware``. The mock signs access tokens with its own development key, generated per
+process and served as the JWK Set. Operations the contract marks ``x-planned: true`` (deliberately
+without a handler) are answered from the contract by ``fallback``: the first example of their
+success response, or data generated from its schema.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from authspec.app import create_app as create_contract_app
 from authspec.cors import CorsPolicy
 from authspec.errors import Unauthorized
 from authspec.keys import Keyring
+from authspec.resolver import CONTROL_HANDLERS, HANDLERS
 from authspec.servers import ServedServers, control_servers
 from authspec.services import build_services
 from authspec.services.secrets import ServiceSecrets
@@ -37,6 +40,8 @@ from .namespaces import NAMESPACE_CLAIM, World, Worlds, wrong_namespace
 from .responder import Responder
 
 CONTROL_PREFIX = "/__mock"
+#: The mock's wrappers around some of the handlers it runs (the real service's, ``HANDLERS``).
+OVERRIDES = "authspec.mock.overrides"
 #: Requests the log leaves out: the documents and Swagger UI, not operations of the API.
 QUIET_PATHS = ("/openapi.json", "/docs")
 
@@ -132,7 +137,7 @@ def create_app(
         return token_info
 
     def fallback(operation: Any) -> Any:
-        """A handler answering ``operation`` from the contract ("new operations for free")."""
+        """A handler answering a planned ``operation`` from the contract ("new operations for free")."""
         operation_id = operation.operation_id
 
         async def answer_from_contract(**_kwargs: Any) -> Any:
@@ -145,14 +150,15 @@ def create_app(
 
     app = create_contract_app(
         settings,
-        handlers="authspec.mock.handlers",
+        handlers=HANDLERS,
+        overrides=OVERRIDES,
         spec=spec,
         bearer=bearer,
         fallback=fallback,
         extra_apis={
             CONTROL_PREFIX: ExtraApi(
                 spec=load_bundle_cached(ADMIN_SPEC),
-                handlers="authspec.mock.control",
+                handlers=CONTROL_HANDLERS,
                 servers=control_servers(CONTROL_PREFIX),
             )
         },

@@ -70,7 +70,7 @@ class EntryMiddleware:
         request = MockRequest(app=self.mock, namespace=name, world=world, control=control)
         if world is not None and not control:
             request.at = world.clock.now()
-            # The shared adapters (authspec.operations) find their services here, as in the service.
+            # The service's handlers, which the mock runs, find their services here, as in the service.
             scope["state"] = {**scope.get("state", {}), "services": world.services}
         # Connexion's router records the operation on a shallow copy of the scope: a dict that is
         # already here is shared with that copy, so the operationId can be read afterwards.

@@ -93,3 +93,24 @@ def test_every_module_opens_with_a_docstring() -> None:
             if path.stat().st_size and ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) is None:
                 missing.append(str(path.relative_to(ROOT)))
     assert missing == []
+
+
+def _only_re_exports(tree: ast.Module) -> bool:
+    body = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    names_only = (ast.Import, ast.ImportFrom)
+    return bool(body) and all(
+        isinstance(n, names_only)
+        or (isinstance(n, ast.Assign) and [getattr(t, "id", None) for t in n.targets] == ["__all__"])
+        for n in body
+    )
+
+
+@pytest.mark.parametrize("package", ["handlers", "mock"])
+def test_no_module_only_re_exports(package: str) -> None:
+    # Each operation's handler has one home (handlers/<tag>.py); the mock resolves it by name.
+    re_exporting = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if _only_re_exports(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert re_exporting == []

@@ -89,6 +89,15 @@ BREAKAGES = {
         ),
         "'teapot'",
     ),
+    "operation without a handler": (
+        _edit("paths/health.yaml", "operationId: getHealth", "operationId: getLiveness"),
+        "operationId getLiveness (GET /healthz) has no handler: expected function get_liveness in "
+        "authspec.handlers.health",
+    ),
+    "stale planned mark": (
+        _edit("paths/health.yaml", "operationId: getHealth\n", "operationId: getHealth\n    x-planned: true\n"),
+        "operationId getHealth (GET /healthz) is marked x-planned but has a handler",
+    ),
     "invalid document": (
         _edit("openapi.yaml", "openapi: 3.0.3", "openapi: 3.0.3\nwebhooks: 12"),
         "openapi-spec-validator",

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from authspec.app import create_app
 from authspec.settings import Settings
-from tests.core.conftest import FAKE_HANDLERS, accept_named_tokens
+from tests.core.conftest import ANY_OPERATION, FAKE_HANDLERS, accept_named_tokens
 from tests.helpers import assert_error, bundle
 
 UUID_PATTERN = "'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'"
@@ -35,6 +35,7 @@ def client(request: pytest.FixtureRequest) -> Iterator[TestClient]:
     app = create_app(
         Settings(),
         handlers=FAKE_HANDLERS,
+        planned=ANY_OPERATION,
         bearer=accept_named_tokens,
         spec=_with_header_parameter(bundle()),
         fast=request.param,

@@ -1,5 +1,6 @@
-"""New operations for free: a spec copy with operations the mock has no handler for is answered
-from their examples, or from data generated from their schema — never 501."""
+"""New operations for free: a spec copy with operations marked ``x-planned: true`` (deliberately
+without a handler) is answered from their examples, or from data generated from their schema —
+never 501; an operation without a handler that is not marked stops the mock's start, naming it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from authspec.mock.app import create_app
 from starlette.testclient import TestClient
 
+from authspec.resolver import MissingHandler
 from authspec.settings import Settings
 from authspec.spec import ADMIN_SPEC, load_bundle
 from tests.mock.conftest import Contract, checked_client
@@ -55,6 +57,7 @@ def extended_spec() -> dict[str, Any]:
     spec["paths"]["/auth/preferences"] = {
         "get": {
             "operationId": "getUserPreferences",
+            "x-planned": True,
             "tags": ["auth"],
             "summary": "The caller's preferences (no example: generated)",
             "security": [{"bearerAuth": []}],
@@ -79,7 +82,8 @@ def extended_spec() -> dict[str, Any]:
     spec["paths"]["/billing/invoices"] = {
         "get": {
             "operationId": "listInvoices",
-            "tags": ["billing"],  # a tag with no module in mock.handlers at all
+            "x-planned": True,
+            "tags": ["billing"],  # a tag with no module in authspec.handlers at all
             "summary": "Invoices (answered from the example)",
             "responses": {
                 "200": {
@@ -95,6 +99,7 @@ def extended_spec() -> dict[str, Any]:
         },
         "post": {
             "operationId": "createInvoice",
+            "x-planned": True,
             "tags": ["billing"],
             "summary": "Create an invoice (body validated, answer generated)",
             "requestBody": {
@@ -173,3 +178,15 @@ def test_stateful_operations_keep_their_handlers(new_client: TestClient) -> None
     tokens = login(new_client)["tokens"]
     listed = new_client.get(f"{API}/auth/sessions", headers=bearer(tokens))
     assert len(listed.json()["data"]) == 1 and listed.json()["data"][0]["current"] is True
+
+
+def test_an_operation_without_a_handler_and_not_planned_stops_the_start(extended: dict[str, Any]) -> None:
+    spec = copy.deepcopy(extended)
+    del spec["paths"]["/billing/invoices"]["post"]["x-planned"]
+    with pytest.raises(MissingHandler) as stopped:
+        create_app(Settings(), spec=spec)
+    message = str(stopped.value)
+    assert "\n" not in message
+    assert message.startswith("operationId createInvoice (POST /billing/invoices) has no handler:")
+    assert "expected function create_invoice in authspec.handlers.billing" in message
+    assert "listInvoices" not in message  # planned, so not missing

@@ -1,6 +1,0 @@
-"""Operations of the ``auth`` tag for the mock: the shared adapters of ``authspec.operations.auth``,
-run against the request's in-memory world."""
-
-from authspec.operations.auth import complete_registration, get_current_user, request_email_code, verify_email_code
-
-__all__ = ["complete_registration", "get_current_user", "request_email_code", "verify_email_code"]
