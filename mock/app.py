@@ -23,7 +23,7 @@ from authspec.keys import Keyring
 from authspec.services import build_services
 from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
-from authspec.spec import ADMIN_SPEC, API_SPEC, Spec, iter_operations
+from authspec.spec import ADMIN_SPEC, API_SPEC, Spec, inline_document, iter_operations
 from authspec.tokens import CodeHasher
 
 from .bundles import load_bundle_cached
@@ -82,7 +82,9 @@ def create_app(
             secrets=secrets,
         )
 
-    operations = {op["operationId"]: op for _path, _method, op in iter_operations(spec) if op.get("operationId")}
+    # The responder walks and validates schemas: it gets them with the named schemas inlined.
+    inlined = inline_document(spec)
+    operations = {op["operationId"]: op for _path, _method, op in iter_operations(inlined) if op.get("operationId")}
     mock = MockApp(settings=settings, worlds=Worlds(users, build), operations=operations, responder=Responder())
 
     async def bearer(token: str, request: Any) -> dict[str, Any]:  # noqa: ARG001 - Connexion's signature
