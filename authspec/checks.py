@@ -1,7 +1,9 @@
 """``authspec check``: the contract validated, then held to the house rules, as code.
 
-Beyond openapi-spec-validator and prance (both must accept the document without warnings),
-every operation must have an operationId, a summary and one declared tag; mutating operations
+Beyond openapi-spec-validator (on the source) and the bundler (both must accept the document
+without warnings), every request and response body must be a ``$ref`` to a named schema and every
+success envelope must require a ``data`` typed by a named schema (``check_named_types``); every
+operation must have an operationId, a summary and one declared tag; mutating operations
 carry the production warning; each operation declares the statuses DESIGN.md names (401 wherever
 a bearer token is required, 400 wherever a body is read); every response has an example that
 validates against its schema, and envelope examples are internally consistent (statusCode equals

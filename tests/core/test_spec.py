@@ -175,7 +175,7 @@ def test_bundle_is_deterministic(tmp_path: Path, fmt: str) -> None:
     loaded = json.loads(text) if fmt == "json" else yaml.safe_load(text)
     assert loaded == load_bundle()
     if fmt == "yaml":
-        assert "&id" not in text and "*id" not in text  # no anchors from prance's structural sharing
+        assert "&id" not in text and "*id" not in text  # no YAML anchors from shared sub-objects
 
 
 def test_bundle_is_accepted_by_the_validator_as_one_file(tmp_path: Path) -> None:
