@@ -1,15 +1,16 @@
 """``authspec check``: the contract validated, then held to the house rules, as code.
 
-Beyond openapi-spec-validator and prance (both must accept the document without warnings),
-every operation must have an operationId, a summary and one declared tag; mutating operations
-carry the production warning; each operation declares a success (2xx), 401 wherever a bearer
-token is required, 400 wherever a body is read, and the statuses ``REQUIRED_RESPONSES`` adds;
-every operation resolves to a handler or is marked ``x-planned`` (``authspec.resolver``); every
-response has an example that validates against its schema, and envelope examples are internally
-consistent (statusCode equals the status, the generic first message, an errorCode of that
-status); 401s of bearer operations
-declare ``WWW-Authenticate`` (and only those: a 401 refusing a code or a body token has no
-challenge) and 429s ``Retry-After``; every link resolves (its operation, parameters,
+Beyond openapi-spec-validator (on the source) and the bundler (both must accept the document
+without warnings), every request and response body must be a ``$ref`` to a named schema and every
+success envelope must require a ``data`` typed by a named schema (``check_named_types``); every
+operation must have an operationId, a summary and one declared tag; mutating operations carry the
+production warning; each operation declares a success (2xx), 401 wherever a bearer token is
+required, 400 wherever a body is read, and the statuses ``REQUIRED_RESPONSES`` adds; every
+operation resolves to a handler or is marked ``x-planned`` (``authspec.resolver``); every response
+has an example that validates against its schema, and envelope examples are internally consistent
+(statusCode equals the status, the generic first message, an errorCode of that status); 401s of
+bearer operations declare ``WWW-Authenticate`` (and only those: a 401 refusing a code or a body
+token has no challenge) and 429s ``Retry-After``; every link resolves (its operation, parameters,
 body fields and runtime expressions); and the spec's ErrorCode list equals ``authspec.errors``'.
 """
 
@@ -24,7 +25,18 @@ import yaml
 
 from authspec.errors import all_error_codes, error_for_status, generic_message
 from authspec.resolver import CONTROL_HANDLERS, HANDLERS, handler_problems
-from authspec.spec import ADMIN_SPEC, API_SPEC, Spec, SpecError, iter_operations, load_bundle, media_examples
+from authspec.spec import (
+    ADMIN_SPEC,
+    API_SPEC,
+    Spec,
+    SpecError,
+    inline_document,
+    inline_schema,
+    iter_operations,
+    load_bundle,
+    media_examples,
+    schema_name,
+)
 
 PRODUCTION_WARNING = "**Production warning:**"
 
@@ -80,15 +92,16 @@ def _load(path: Path, problems: list[str]) -> Spec | None:
         try:
             spec = load_bundle(path)
         except SpecError as exc:
-            problems.append(f"prance: {exc}")
+            problems.append(f"bundle: {exc}")
             return None
-    problems.extend(f"{path.name}: prance warned: {w.message}" for w in caught)
+    problems.extend(f"{path.name}: bundling warned: {w.message}" for w in caught)
     return spec
 
 
-def check_rules(spec: Spec, design: dict[str, set[str]] | None) -> list[str]:
-    """The house rules over one resolved document (``design``: required statuses per operation)."""
-    problems: list[str] = []
+def check_rules(bundled: Spec, design: dict[str, set[str]] | None) -> list[str]:
+    """The house rules over one bundled document (``design``: required statuses per operation)."""
+    problems = check_named_types(bundled)
+    spec = inline_document(bundled)  # the rules below read schemas without refs
     declared_tags = {t["name"] for t in spec.get("tags", [])}
     by_id: dict[str, tuple[str, str, dict[str, Any]]] = {}
     for path, method, op in iter_operations(spec):
@@ -129,6 +142,87 @@ def check_rules(spec: Spec, design: dict[str, set[str]] | None) -> list[str]:
             for name, link in (response.get("links") or {}).items():
                 problems += _check_link(spec, by_id, op, status, f"{op_id} {status} link {name}", link)
     return problems
+
+
+def check_named_types(spec: Spec) -> list[str]:
+    """Every request and response body is a ``$ref`` to a named schema of ``components.schemas``,
+    and every success envelope (a 2xx body with ``isSuccess``) requires a ``data`` typed by a named
+    schema, in the schema that declares it (else a generated client sees ``data`` as optional)."""
+    problems: list[str] = []
+    named = (spec.get("components") or {}).get("schemas") or {}
+    for path, method, op in iter_operations(spec):
+        where = f"{op.get('operationId') or '?'} ({method.upper()} {path})"
+        bodies = [("request body", op.get("requestBody") or {}, False)]
+        bodies += [
+            (f"{status} response", response, status.startswith("2"))
+            for status, response in (op.get("responses") or {}).items()
+        ]
+        for label, holder, success in bodies:
+            for mime, media in (holder.get("content") or {}).items():
+                schema = media.get("schema")
+                name = schema_name(schema)
+                if name is None or name not in named:
+                    problems.append(
+                        f"{where}: the {label} ({mime}) schema must be a $ref to a named schema in components.schemas"
+                    )
+                    continue
+                if success and _is_envelope(named[name], spec):
+                    problems += [
+                        f"{where}: {label} envelope {name}: {p}" for p in _envelope_data_problems(named[name], spec)
+                    ]
+    return problems
+
+
+def _is_envelope(schema: dict[str, Any], spec: Spec) -> bool:
+    try:
+        return "isSuccess" in _declared_properties(inline_schema(schema, spec))
+    except SpecError:
+        return False
+
+
+def _declared_properties(schema: Any) -> set[str]:
+    if not isinstance(schema, dict):
+        return set()
+    names = set(schema.get("properties") or {})
+    for part in schema.get("allOf") or []:
+        names |= _declared_properties(part)
+    return names
+
+
+def _envelope_data_problems(schema: dict[str, Any], spec: Spec) -> list[str]:
+    """Each part of the envelope that gives ``data`` a schema other than ``{}`` must name it and require it."""
+    typed = []
+    for part in _all_of_parts(schema, spec):
+        data = (part.get("properties") or {}).get("data")
+        if data is None or data == {}:
+            continue
+        typed.append((part, data))
+    if not typed:
+        return [
+            "data has no type; specialise it with a named schema (allOf: [SuccessEnvelope, {properties: {data: $ref}}])"
+        ]
+    problems = []
+    for part, data in typed:
+        if schema_name(data) is None:
+            problems.append("data must be a $ref to a named schema")
+        if "data" not in (part.get("required") or []):
+            problems.append("the schema that types data must list it in required")
+    return problems
+
+
+def _all_of_parts(schema: dict[str, Any], spec: Spec, depth: int = 0) -> list[dict[str, Any]]:
+    """``schema`` and the parts of its ``allOf`` (named ones followed), flattened."""
+    if depth > 16:
+        return []
+    name = schema_name(schema)
+    if name is not None:
+        target = ((spec.get("components") or {}).get("schemas") or {}).get(name)
+        return _all_of_parts(target, spec, depth + 1) if isinstance(target, dict) else []
+    parts = [schema]
+    for part in schema.get("allOf") or []:
+        if isinstance(part, dict):
+            parts += _all_of_parts(part, spec, depth + 1)
+    return parts
 
 
 def _requires_bearer(spec: Spec, op: dict[str, Any]) -> bool:

@@ -51,6 +51,7 @@ from connexion.validators import (
 from starlette.types import Receive, Scope, Send
 
 from authspec.errors import BadRequest, UnsupportedMediaType
+from authspec.spec import SpecError, inline_schema
 from authspec.validation import OneLineJSONRequestBodyValidator
 
 log = logging.getLogger("authspec.fastpath")
@@ -92,13 +93,22 @@ def _uses(node: Any, keys: frozenset[str]) -> bool:
 
 
 #: Keywords whose Connexion semantics a plain Draft 4 validator does not have: such schemas keep
-#: Connexion's validator ($ref: the bundle is resolved, so there should be none).
+#: Connexion's validator ($ref: one left after inlining the document's named schemas).
 _UNCOMPILED_KEYWORDS = frozenset({"$ref", "writeOnly", "x-writeOnly"})
 
 
 def compile_schema(schema: Mapping[str, Any]) -> Any | None:
-    """A jsonschema-rs validator for ``schema``, or None when it has to stay with Connexion's."""
-    body = {key: value for key, value in schema.items() if key != "components"}
+    """A jsonschema-rs validator for ``schema``, or None when it has to stay with Connexion's.
+
+    Connexion hands a schema with the document's ``components`` beside it; refs to its named
+    schemas (``#/components/schemas/X``) are inlined from there before compiling.
+    """
+    body: Any = {key: value for key, value in schema.items() if key != "components"}
+    if _uses(body, frozenset({"$ref"})):
+        try:
+            body = inline_schema(body, {"components": schema.get("components") or {}})
+        except SpecError:  # a schema that refers to itself: Connexion's validator decides
+            return None
     if _uses(body, _UNCOMPILED_KEYWORDS):
         return None
     try:

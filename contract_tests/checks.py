@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import schemathesis
 
 from authspec.errors import generic_message
+from authspec.spec import SCHEMA_REF_PREFIX
 
 from .targets import target_of
 
@@ -153,17 +154,23 @@ def _occurs(secret: str, text: str) -> bool:
     return re.search(rf"(?<![A-Za-z0-9_-]){re.escape(secret)}(?![A-Za-z0-9_-])", text) is not None
 
 
-def _declared_names(schema: Any) -> Iterator[str]:
+def _declared_names(schema: Any, named: dict[str, Any], seen: frozenset[str] = frozenset()) -> Iterator[str]:
     if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith(SCHEMA_REF_PREFIX):  # a named schema of the document
+            name = ref[len(SCHEMA_REF_PREFIX) :]
+            if name not in seen:
+                yield from _declared_names(named.get(name), named, seen | {name})
+            return
         for name, sub in (schema.get("properties") or {}).items():
             yield name
-            yield from _declared_names(sub)
+            yield from _declared_names(sub, named, seen)
         for key in ("allOf", "oneOf", "anyOf"):
             for sub in schema.get(key) or []:
-                yield from _declared_names(sub)
+                yield from _declared_names(sub, named, seen)
         for key in ("items", "additionalProperties", "not"):
             if isinstance(schema.get(key), dict):
-                yield from _declared_names(schema[key])
+                yield from _declared_names(schema[key], named, seen)
 
 
 def declared_keys(case: Case[Any], status: int) -> set[str]:
@@ -171,7 +178,9 @@ def declared_keys(case: Case[Any], status: int) -> set[str]:
     responses = raw.get("responses", {}) if isinstance(raw, dict) else {}
     declared = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default") or {}
     content = (declared.get("content") or {}).get("application/json") or {}
-    return set(_declared_names(content.get("schema")))
+    document = case.operation.schema.raw_schema
+    named = ((document.get("components") or {}).get("schemas") or {}) if isinstance(document, dict) else {}
+    return set(_declared_names(content.get("schema"), named))
 
 
 def _private_jwks(value: Any, path: str = "") -> Iterator[str]:

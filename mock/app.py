@@ -29,7 +29,7 @@ from authspec.servers import ServedServers, control_servers
 from authspec.services import build_services
 from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
-from authspec.spec import ADMIN_SPEC, API_SPEC, Spec, base_path, iter_operations
+from authspec.spec import ADMIN_SPEC, API_SPEC, Spec, base_path, inline_document, iter_operations
 from authspec.tokens import CodeHasher
 
 from .bundles import load_bundle_cached
@@ -118,7 +118,9 @@ def create_app(
             secrets=secrets,
         )
 
-    operations = {op["operationId"]: op for _path, _method, op in iter_operations(spec) if op.get("operationId")}
+    # The responder walks and validates schemas: it gets them with the named schemas inlined.
+    inlined = inline_document(spec)
+    operations = {op["operationId"]: op for _path, _method, op in iter_operations(inlined) if op.get("operationId")}
     # With the console mail backend (the default) each code is printed too, as `authspec serve` does.
     worlds = Worlds(users, build, print_codes=settings.mail_backend == "console")
     mock = MockApp(settings=settings, worlds=worlds, operations=operations, responder=Responder())

@@ -1,10 +1,10 @@
-"""The contract for the mock, loaded fast: prance's bundle cached on disk, keyed by the documents' content.
+"""The contract for the mock, loaded fast: the bundle cached on disk, keyed by the documents' content.
 
-Resolving and validating the multi-file document with prance takes about half a second, most
-of the mock's start. The mock is restarted often on a laptop and its documents rarely change,
-so the resolved bundle is kept as JSON under the user's cache directory
-(``$XDG_CACHE_HOME/authspec``, else ``~/.cache/authspec``), named by a SHA-256 of every YAML file
-of the document's folder. Any edit to ``openapi/`` changes the key and the next start resolves
+Bundling and validating the multi-file document takes a noticeable part of the mock's start. The
+mock is restarted often on a laptop and its documents rarely change, so the bundle is kept as
+JSON under the user's cache directory (``$XDG_CACHE_HOME/authspec``, else ``~/.cache/authspec``),
+named by a SHA-256 of the bundle format (``authspec.spec.BUNDLE_FORMAT``) and of every YAML file
+of the document's folder. Any edit to ``openapi/`` changes the key and the next start bundles
 again through ``authspec.spec.load_bundle`` (and drops the stale entry); a cache that cannot be
 read or written is ignored.
 """
@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-from authspec.spec import Spec, load_bundle
+from authspec.spec import BUNDLE_FORMAT, Spec, load_bundle
 
 
 def cache_dir() -> Path:
@@ -28,7 +28,7 @@ def document_digest(path: Path) -> str:
     """A digest of every YAML file beside (and below) the root document, names and contents."""
     digest = hashlib.sha256()
     folder = path.resolve().parent
-    digest.update(path.name.encode())
+    digest.update(BUNDLE_FORMAT.encode() + b"\0" + path.name.encode())
     for file in sorted(folder.rglob("*.yaml")):
         digest.update(str(file.relative_to(folder)).encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()[:32]

@@ -22,6 +22,14 @@ def _edit(relative: str, old: str, new: str) -> Callable[[Path], None]:
     return apply
 
 
+def _both(*edits: Callable[[Path], None]) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        for edit in edits:
+            edit(root)
+
+    return apply
+
+
 BREAKAGES = {
     "missing 401": (
         _edit(
@@ -101,6 +109,42 @@ BREAKAGES = {
     "invalid document": (
         _edit("openapi.yaml", "openapi: 3.0.3", "openapi: 3.0.3\nwebhooks: 12"),
         "openapi-spec-validator",
+    ),
+    "inline request body": (
+        _edit(
+            "paths/auth.yaml",
+            "            $ref: '../components/auth.yaml#/schemas/RequestCodeBody'\n",
+            "            type: object\n            additionalProperties: false\n            required: [email]\n"
+            "            properties:\n              email: {type: string}\n",
+        ),
+        "requestEmailCode (POST /auth/email/request-code): the request body (application/json) schema must be a $ref",
+    ),
+    "inline response body": (
+        _edit(
+            "paths/health.yaml",
+            "              $ref: '../components/health.yaml#/schemas/HealthEnvelope'\n",
+            "              allOf:\n                - $ref: '../components/common.yaml#/schemas/SuccessEnvelope'\n",
+        ),
+        "getHealth (GET /healthz): the 200 response (application/json) schema must be a $ref",
+    ),
+    "envelope data not required": (
+        _edit("components/health.yaml", "        required: [data]\n", ""),
+        "HealthEnvelope: the schema that types data must list it in required",
+    ),
+    "envelope data typed inline": (
+        _edit("components/tokens.yaml", "            $ref: '#/schemas/RevokedToken'\n", "            type: object\n"),
+        "RevokedTokenEnvelope: data must be a $ref to a named schema",
+    ),
+    "admin envelope data untyped": (
+        _edit("mock-admin.yaml", "data: {$ref: '#/components/schemas/Reset'}", "data: {}"),
+        "mock-admin.yaml: resetWorld (POST /reset): 200 response envelope ResetEnvelope: data has no type",
+    ),
+    "schema name used twice": (
+        _both(
+            _edit("components/sessions.yaml", "  SessionId:\n", "  Timestamp:\n    type: string\n  SessionId:\n"),
+            _edit("components/sessions.yaml", "$ref: 'common.yaml#/schemas/Timestamp'", "$ref: '#/schemas/Timestamp'"),
+        ),
+        "two schemas are named Timestamp",
     ),
     "dangling ref": (
         _edit("paths/auth.yaml", "#/schemas/CodeSentEnvelope", "#/schemas/NoSuchEnvelope"),

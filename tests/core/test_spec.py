@@ -5,6 +5,7 @@ The operation list lives in the contract alone: these tests derive it (``iter_op
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import yaml
 from authspec.checks import REQUIRED_RESPONSES, check_documents, check_rules
 from authspec.cli import main
 from authspec.resolver import HANDLERS, find_handler, handler_path, is_planned, missing_handlers
-from authspec.spec import ADMIN_SPEC, API_SPEC, iter_operations, load_bundle
+from authspec.spec import ADMIN_SPEC, API_SPEC, inline_document, iter_operations, load_bundle
 from tests.helpers import validate
 
 
@@ -30,14 +31,48 @@ def test_the_spec_is_valid_for_openapi_spec_validator() -> None:
         assert errors == [], [e.message for e in errors]
 
 
-def test_prance_bundles_without_warnings() -> None:
-    import prance
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for item in node for ref in _refs(item)]
+    return []
 
-    for path in (API_SPEC, ADMIN_SPEC):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            spec = prance.ResolvingParser(str(path), backend="openapi-spec-validator", strict=True).specification
-        assert "$ref" not in json.dumps(spec)
+
+@pytest.mark.parametrize("document", [API_SPEC, ADMIN_SPEC], ids=["api", "admin"])
+def test_bundle_keeps_named_schemas_with_internal_refs_only(document: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spec = load_bundle(document)
+    schemas = spec["components"]["schemas"]
+    assert {"SuccessEnvelope", "ErrorEnvelope", "ErrorCode", "Timestamp"} <= set(schemas)
+    refs = _refs(spec)
+    assert refs, "the bundle inlined every schema"
+    assert all(ref.startswith("#/components/schemas/") for ref in refs), sorted(set(refs))
+    assert {ref.rpartition("/")[2] for ref in refs} <= set(schemas)
+    assert "$ref" not in json.dumps(inline_document(spec)["paths"])
+
+
+def test_bundle_names_the_schemas_a_frontend_uses() -> None:
+    schemas = load_bundle()["components"]["schemas"]
+    assert {
+        "User",
+        "Session",
+        "SessionList",
+        "TokenPair",
+        "VerifyResult",
+        "Authenticated",
+        "RegistrationRequired",
+    } <= set(schemas)
+    assert schemas["Session"]["properties"]["createdAt"] == {"$ref": "#/components/schemas/Timestamp"}
+    verify = load_bundle()["paths"]["/auth/email/verify"]["post"]
+    assert verify["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/VerifyCodeBody"
+    }
+    assert verify["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/VerifyEnvelope"
+    }
 
 
 def test_the_house_rules_hold() -> None:
@@ -87,7 +122,7 @@ def test_bearer_scheme_tells_users_to_omit_the_prefix() -> None:
 
 
 def test_request_schemas_are_strict() -> None:
-    for path, method, op in iter_operations(load_bundle()):
+    for path, method, op in iter_operations(inline_document(load_bundle())):
         schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
         if schema is not None:
             assert schema["additionalProperties"] is False, f"{method} {path}"
@@ -105,7 +140,7 @@ def _examples(spec: dict) -> list[tuple[str, dict, object]]:  # type: ignore[typ
 
 @pytest.mark.parametrize("document", [API_SPEC, ADMIN_SPEC], ids=["api", "admin"])
 def test_every_response_example_validates(document: Path) -> None:
-    examples = _examples(load_bundle(document))
+    examples = _examples(inline_document(load_bundle(document)))
     assert len(examples) > 20
     for label, schema, value in examples:
         try:
@@ -141,7 +176,7 @@ def test_bundle_is_deterministic(tmp_path: Path, fmt: str) -> None:
     loaded = json.loads(text) if fmt == "json" else yaml.safe_load(text)
     assert loaded == load_bundle()
     if fmt == "yaml":
-        assert "&id" not in text and "*id" not in text  # no anchors from prance's structural sharing
+        assert "&id" not in text and "*id" not in text  # no YAML anchors from shared sub-objects
 
 
 def test_bundle_is_accepted_by_the_validator_as_one_file(tmp_path: Path) -> None:
@@ -157,3 +192,128 @@ def test_check_rules_are_not_vacuous() -> None:
     spec = load_bundle()
     del spec["paths"]["/auth/refresh"]["post"]["summary"]
     assert any("refreshToken" in p and "summary" in p for p in check_rules(spec, design=REQUIRED_RESPONSES))
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root / "openapi.yaml"
+
+
+_ROOT_DOC = """openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /a:
+    $ref: 'paths.yaml#/a'
+"""
+
+
+def test_bundler_hoists_cross_file_schemas_and_inlines_everything_else(tmp_path: Path) -> None:
+    from authspec.spec import bundle
+
+    root = _write(
+        tmp_path,
+        {
+            "openapi.yaml": _ROOT_DOC,
+            "paths.yaml": """a:
+  get:
+    responses:
+      '200':
+        $ref: 'parts.yaml#/responses/Ok'
+""",
+            "parts.yaml": """responses:
+  Ok:
+    description: ok
+    content:
+      application/json:
+        schema: {$ref: '#/schemas/A'}
+        examples:
+          one: {$ref: '#/examples/One'}
+examples:
+  One: {value: {b: x}}
+schemas:
+  A:
+    type: object
+    properties:
+      b: {$ref: '#/schemas/B'}
+  B: {type: string}
+""",
+        },
+    )
+    spec = bundle(root)
+    media = spec["paths"]["/a"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert media == {"schema": {"$ref": "#/components/schemas/A"}, "examples": {"one": {"value": {"b": "x"}}}}
+    # The fragment's own `#/schemas/B` is the fragment's B (connexion#967 looked it up in the root).
+    assert spec["components"]["schemas"] == {
+        "A": {"type": "object", "properties": {"b": {"$ref": "#/components/schemas/B"}}},
+        "B": {"type": "string"},
+    }
+
+
+def test_bundler_refuses_two_schemas_of_one_name(tmp_path: Path) -> None:
+    from authspec.spec import SpecError, bundle
+
+    root = _write(
+        tmp_path,
+        {
+            "openapi.yaml": _ROOT_DOC,
+            "paths.yaml": """a:
+  get:
+    responses:
+      '200':
+        description: ok
+        content:
+          application/json:
+            schema:
+              allOf: [{$ref: 'one.yaml#/schemas/Name'}, {$ref: 'two.yaml#/schemas/Name'}]
+""",
+            "one.yaml": "schemas:\n  Name: {type: string}\n",
+            "two.yaml": "schemas:\n  Name: {type: string}\n",
+        },
+    )
+    with pytest.raises(
+        SpecError, match=re.escape("two schemas are named Name: one.yaml#/schemas/Name and two.yaml#/schemas/Name")
+    ):
+        bundle(root)
+
+
+def test_a_schema_may_refer_to_itself_but_cannot_be_inlined(tmp_path: Path) -> None:
+    from authspec.spec import SpecError, bundle, inline_schema
+
+    root = _write(
+        tmp_path,
+        {
+            "openapi.yaml": _ROOT_DOC,
+            "paths.yaml": """a:
+  get:
+    responses:
+      '200':
+        description: ok
+        content:
+          application/json:
+            schema: {$ref: 'parts.yaml#/schemas/Tree'}
+""",
+            "parts.yaml": "schemas:\n  Tree:\n    type: array\n    items: {$ref: '#/schemas/Tree'}\n",
+        },
+    )
+    spec = bundle(root)
+    assert spec["components"]["schemas"]["Tree"]["items"] == {"$ref": "#/components/schemas/Tree"}
+    with pytest.raises(SpecError, match="Tree refers to itself"):
+        inline_schema({"$ref": "#/components/schemas/Tree"}, spec)
+
+
+def test_bundler_refuses_a_ref_cycle_outside_schemas(tmp_path: Path) -> None:
+    from authspec.spec import SpecError, bundle
+
+    root = _write(tmp_path, {"openapi.yaml": _ROOT_DOC, "paths.yaml": "a:\n  $ref: '#/b'\nb:\n  $ref: '#/a'\n"})
+    with pytest.raises(SpecError, match="refers to itself"):
+        bundle(root)
+
+
+def test_load_bundle_validates_the_result(tmp_path: Path) -> None:
+    from authspec.spec import SpecError
+
+    root = _write(tmp_path, {"openapi.yaml": _ROOT_DOC, "paths.yaml": "a:\n  get:\n    responses: 12\n"})
+    with pytest.raises(SpecError, match=re.escape("openapi.yaml: ")):
+        load_bundle(root)

@@ -179,3 +179,29 @@ def test_old_keys_verify_after_rotation(tokens: AccessTokens) -> None:
     tokens.keyring = tokens.keyring.retired(keep=1)
     with pytest.raises(Unauthorized):
         tokens.verify(token)
+
+
+def test_compiled_validators_follow_the_named_schemas_connexion_hands_over() -> None:
+    from authspec.fastpath import compile_schema
+
+    components = {
+        "schemas": {
+            "Envelope": {
+                "type": "object",
+                "required": ["data"],
+                "properties": {"data": {"$ref": "#/components/schemas/Data"}},
+            },
+            "Data": {"type": "string", "nullable": True, "minLength": 2},
+        }
+    }
+    compiled = compile_schema({"$ref": "#/components/schemas/Envelope", "components": components})
+    assert compiled is not None
+    assert compiled.is_valid({"data": "ok"}) and compiled.is_valid({"data": None})
+    assert not compiled.is_valid({"data": "x"}) and not compiled.is_valid({})
+
+
+def test_a_self_referencing_schema_stays_with_connexions_validator() -> None:
+    from authspec.fastpath import compile_schema
+
+    tree = {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}
+    assert compile_schema({"$ref": "#/components/schemas/Tree", "components": {"schemas": {"Tree": tree}}}) is None

@@ -21,7 +21,16 @@ from authspec.mock.app import create_app
 from starlette.testclient import TestClient
 
 from authspec.settings import Settings
-from authspec.spec import ADMIN_SPEC, Spec, base_path, iter_operations, load_bundle, path_pattern, path_servers_root
+from authspec.spec import (
+    ADMIN_SPEC,
+    Spec,
+    base_path,
+    inline_document,
+    iter_operations,
+    load_bundle,
+    path_pattern,
+    path_servers_root,
+)
 from contract_tests.checks import assert_envelope
 
 API = "/api/v1"
@@ -42,6 +51,7 @@ class Contract:
     def __init__(self, api: Spec, admin: Spec) -> None:
         self.routes: list[Route] = []
         self._validators: dict[int, Any] = {}
+        api, admin = inline_document(api), inline_document(admin)  # schemas that validate on their own
         for spec, prefix in ((api, base_path(api)), (admin, "/__mock")):
             for path, method, operation in iter_operations(spec):
                 at_root = path_servers_root(spec["paths"][path])

@@ -14,14 +14,15 @@ from starlette.testclient import TestClient
 
 from authspec.resolver import MissingHandler
 from authspec.settings import Settings
-from authspec.spec import ADMIN_SPEC, load_bundle
+from authspec.spec import ADMIN_SPEC, inline_schema, load_bundle
 from tests.mock.conftest import Contract, checked_client
 from tests.mock.flows import API, bearer, login
 
 
 def _envelope(data: dict[str, Any]) -> dict[str, Any]:
-    base = load_bundle()["paths"]["/auth/me"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
-    success = copy.deepcopy(base["allOf"][0])
+    spec = load_bundle()
+    base = spec["paths"]["/auth/me"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    success = copy.deepcopy(inline_schema(base, spec)["allOf"][0])
     return {"allOf": [success, {"type": "object", "properties": {"data": data}}]}
 
 
