@@ -18,9 +18,8 @@ points and keeps its behaviour; it only does each piece of that work once:
 from __future__ import annotations
 
 import functools
-import json
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +29,6 @@ from connexion.apps.asynchronous import AsyncApi, AsyncOperation
 from connexion.context import _operation as current_operation
 from connexion.datastructures import MediaTypeDict
 from connexion.decorators import StarletteDecorator
-from connexion.exceptions import BadRequestProblem
 from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
 from connexion.middleware.request_validation import (
     RequestValidationAPI,
@@ -50,7 +48,6 @@ from connexion.validators import (
 )
 from starlette.types import Receive, Scope, Send
 
-from authspec.errors import BadRequest, UnsupportedMediaType
 from authspec.spec import SpecError, inline_schema
 from authspec.validation import OneLineJSONRequestBodyValidator
 
@@ -144,43 +141,11 @@ def _accepts(compiled: Any, body: Any) -> bool:
         return False
 
 
-def parse_json_body(raw: bytes, encoding: str) -> Any:
-    """Connexion's body parsing, with the inputs that made it fail with a 500 answered as 400/415.
-
-    Nesting deeper than the interpreter's recursion limit, integers past Python's 4300-digit
-    conversion limit and unpaired UTF-16 surrogates (``"\\ud800"``, which no text encoding can
-    carry further) are malformed JSON for us; an unknown ``charset`` is an unsupported media type.
-    """
-    try:
-        text = raw.decode(encoding)  # a UnicodeDecodeError is the renderer's 400, as before
-    except LookupError:
-        raise UnsupportedMediaType(f"The charset {encoding[:40]!r} is not supported; send UTF-8 JSON") from None
-    if not text:
-        return None
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadRequestProblem(detail=str(exc)) from None  # as Connexion: the renderer says malformed_request
-    except (RecursionError, ValueError):
-        raise BadRequest("The request body is not valid JSON", code="malformed_request") from None
-    if b"\\u" in raw:
-        try:
-            json.dumps(body, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise BadRequest(
-                "The request body is not valid JSON: a string holds an unpaired surrogate", code="malformed_request"
-            ) from None
-    return body
-
-
 def compiled_validator_map() -> dict[str, Any]:
     """A ``validator_map`` for one app: JSON bodies and responses checked by compiled validators."""
     cache = SchemaCache()
 
     class CompiledJSONRequestBodyValidator(OneLineJSONRequestBodyValidator):
-        async def _parse(self, stream: AsyncIterator[bytes], scope: Scope) -> Any:
-            return parse_json_body(b"".join([chunk async for chunk in stream]), self._encoding)
-
         def _validate(self, body: Any) -> dict[str, Any] | None:
             if body is not None and _accepts(cache.get(self._schema), body):
                 return None

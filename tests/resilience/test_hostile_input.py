@@ -36,6 +36,27 @@ def service(
 
 
 @pytest.fixture(scope="module")
+def stock_service(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[SmtpSink, int]) -> Iterator[ServerProcess]:
+    """The same service on stock Connexion (``create_app(fast=False)``), for the parity tests."""
+    folder = tmp_path_factory.mktemp("hostile-stock")
+    key_file = folder / "keys.pem"
+    Keyring.generate().save(key_file)
+    env = server_env({"AUTHSPEC_DATABASE_URL": f"sqlite:///{folder / 'authspec.db'}"}, key_file, mailbox[1])
+    server = uvicorn_server(env, folder / "service.log", factory="bench.factories:service_stock")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stock_mock(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[SmtpSink, int]) -> Iterator[ServerProcess]:
+    folder = tmp_path_factory.mktemp("hostile-stock-mock")
+    env = server_env({}, folder / "unused.pem", mailbox[1])
+    server = uvicorn_server(env, folder / "mock.log", factory="bench.factories:mock_stock")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def mock_server(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[SmtpSink, int]) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("hostile-mock")
     env = server_env({}, folder / "unused.pem", mailbox[1])
@@ -140,3 +161,29 @@ def test_hostile_bodies_get_error_envelopes_from_the_service(
 def test_hostile_bodies_get_error_envelopes_from_the_mock(case: str, mock_server: ServerProcess) -> None:
     for path in OPERATIONS[:4]:
         _assert_envelope(_send(mock_server, path, case, None), case)
+
+
+def _answer(response: httpx.Response) -> tuple[int, str | None, list[str]]:
+    body = response.json()
+    return response.status_code, body["errorCode"], body["errors"]
+
+
+@pytest.mark.parametrize("case", list(BODIES))
+@pytest.mark.parametrize("path", OPERATIONS[:4])
+def test_stock_connexion_answers_hostile_bodies_as_the_fast_path(
+    case: str, path: str, service: tuple[ServerProcess, Path], stock_service: ServerProcess
+) -> None:
+    # The robustness lives outside the speed layer: the stock app gives the very same envelope.
+    fast = _send(service[0], path, case, None)
+    _assert_envelope(fast, case)
+    assert _answer(_send(stock_service, path, case, None)) == _answer(fast)
+
+
+@pytest.mark.parametrize("case", list(BODIES))
+def test_the_stock_mock_answers_hostile_bodies_as_the_fast_mock(
+    case: str, mock_server: ServerProcess, stock_mock: ServerProcess
+) -> None:
+    for path in OPERATIONS[:4]:
+        fast = _send(mock_server, path, case, None)
+        _assert_envelope(fast, case)
+        assert _answer(_send(stock_mock, path, case, None)) == _answer(fast), path
