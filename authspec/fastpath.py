@@ -195,20 +195,20 @@ class FastRequestValidationOperation(RequestValidationOperation):  # type: ignor
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._parameters: Any = None
+        self._planned_parameters: Any = None
         self._plans: dict[bytes | None, _RequestPlan] = {}
 
     def _parameter_validator(self) -> Any:
-        if self._parameters is None:
+        if self._planned_parameters is None:
             op = self._operation
             uri_parser = op._uri_parser_class(op.parameters, op.body_definition())
-            self._parameters = self._validator_map["parameter"](
+            self._planned_parameters = self._validator_map["parameter"](
                 op.parameters,
                 uri_parser=uri_parser,
                 strict_validation=self.strict_validation,
                 security_query_params=self.security_query_params,
             )
-        return self._parameters
+        return self._planned_parameters
 
     def _plan(self, headers: list[tuple[bytes, bytes]]) -> _RequestPlan:
         """As Connexion decides per request (and raises the same 415), once per content type."""
