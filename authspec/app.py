@@ -30,8 +30,10 @@ from authspec.clock import Clock, SystemClock
 from authspec.cors import CorsMiddleware, CorsPolicy
 from authspec.errors import Unauthorized
 from authspec.fastpath import FastAsyncApp, compiled_validator_map
-from authspec.rendering import ErrorRenderer, RequestBodyMiddleware, RouteTable
+from authspec.framing import RequestBodyMiddleware
+from authspec.rendering import ErrorRenderer
 from authspec.resolver import Fallback, TagResolver, require_handlers
+from authspec.routes import RouteTable
 from authspec.servers import ServedServers, ServersOf, request_origin
 from authspec.settings import Settings
 from authspec.spec import API_SPEC, Spec, base_path, load_bundle, path_servers_root

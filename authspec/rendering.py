@@ -1,24 +1,19 @@
 """Rendering every failure as the envelope: Connexion's problems, Starlette's HTTP errors,
 undecodable bodies, our own ``AuthspecError`` tree and anything unexpected.
 
-Also here: ``RouteTable`` (the methods each documented path accepts, for a correct ``Allow``
-header on 405 — Connexion lists only the first route's) and ``RequestBodyMiddleware`` (413 for
-bodies over the configured size, counted as they stream in, not only by ``Content-Length``; and
-the framing Connexion needs: a ``Content-Length`` for chunked bodies, a JSON ``Content-Type`` for
-bodies sent without one).
+The ``Allow`` header of a 405 comes from ``authspec.routes.RouteTable``; oversized and chunked
+bodies are handled before Connexion by ``authspec.framing.RequestBodyMiddleware``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from typing import Any
 
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authspec.clock import Clock
 from authspec.envelope import dumps, from_error
@@ -28,43 +23,14 @@ from authspec.errors import (
     InternalError,
     MethodNotAllowed,
     NotFound,
-    PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
     error_for_status,
     generic_message,
 )
-from authspec.spec import HTTP_METHODS, Spec, path_pattern
+from authspec.routes import RouteTable
 
 log = logging.getLogger("authspec.errors")
-
-_BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-
-
-class RouteTable:
-    """The documented paths of every API an app serves, with the methods each accepts."""
-
-    def __init__(self) -> None:
-        self._routes: list[tuple[re.Pattern[str], set[str]]] = []
-
-    def add(self, prefix: str, spec: Spec) -> None:
-        for template, item in spec.get("paths", {}).items():
-            methods = {m.upper() for m in HTTP_METHODS if m in item}
-            if "GET" in methods:
-                methods.add("HEAD")  # Starlette answers HEAD wherever it answers GET
-            self._routes.append((path_pattern(prefix.rstrip("/") + template, trailing_slash=True), methods))
-
-    def add_route(self, path: str, methods: set[str]) -> None:
-        """A route outside the documents (a redirect), answering ``methods`` at exactly ``path``."""
-        self._routes.append((re.compile(re.escape(path) + r"\Z"), set(methods)))
-
-    def allowed(self, path: str) -> list[str]:
-        """The methods documented for ``path`` (empty when no documented path matches)."""
-        found: set[str] = set()
-        for pattern, methods in self._routes:
-            if pattern.match(path):
-                found |= methods
-        return sorted(found)
 
 
 def _problem_error(exc: ProblemException) -> AuthspecError:
@@ -146,87 +112,4 @@ class ErrorRenderer:
         return self.render(InternalError(None))
 
 
-class RequestBodyMiddleware:
-    """Refuse request bodies over ``max_bytes`` with 413, whether announced or streamed, and frame
-    the others the way Connexion expects.
-
-    Connexion reads a body only when ``Content-Length`` announces one, so a chunked body would be
-    taken as missing (a wrong 400, or silently ignored). Chunked bodies are therefore buffered here,
-    up to the limit, and passed on with their ``Content-Length``. A body sent without
-    ``Content-Type`` is validated by Connexion as JSON (every operation's one media type) but then
-    handed to the handler as raw bytes (an empty one as ``b""`` instead of the schema's default);
-    requests that may carry a body are labelled ``application/json`` when they name no type, so
-    handlers always receive the parsed body or its default, once for the service and the mock.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers", []))
-        if b"content-type" not in headers and scope["method"] not in _BODILESS:
-            scope = {**scope, "headers": [*scope["headers"], (b"content-type", b"application/json")]}
-        if b"content-length" in headers:
-            try:
-                announced = int(headers[b"content-length"])
-            except ValueError:
-                raise BadRequest("Content-Length is not a number", code="malformed_request") from None
-            if announced > self.max_bytes:
-                raise self._too_large()
-            await self.app(scope, self._counting(receive), send)
-        elif b"transfer-encoding" in headers:
-            scope, receive = await self._buffered(scope, receive)
-            await self.app(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-    def _counting(self, receive: Receive) -> Receive:
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise self._too_large()
-            return message
-
-        return counting_receive
-
-    async def _buffered(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
-        chunks: list[bytes] = []
-        size, more = 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise self._too_large()
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        kept = [(k, v) for k, v in scope["headers"] if k != b"transfer-encoding"]
-        scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return scope, replay
-
-    def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes")
-
-
-__all__ = ["ErrorRenderer", "RequestBodyMiddleware", "RouteTable"]
+__all__ = ["ErrorRenderer"]

@@ -22,6 +22,7 @@ from connexion.middleware import MiddlewarePosition
 from authspec.app import ExtraApi
 from authspec.app import create_app as create_contract_app
 from authspec.cors import CorsPolicy
+from authspec.credentials import CodeHasher
 from authspec.errors import Unauthorized
 from authspec.keys import Keyring
 from authspec.resolver import CONTROL_HANDLERS, HANDLERS
@@ -30,7 +31,6 @@ from authspec.services import build_services
 from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
 from authspec.spec import ADMIN_SPEC, API_SPEC, Spec, base_path, inline_document, iter_operations
-from authspec.tokens import CodeHasher
 
 from .bundles import load_bundle_cached
 from .context import MockApp, RequestClock, WorldClock, current_request, current_world

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from authspec.clock import Clock
+from authspec.credentials import AccessTokens
 from authspec.keys import Keyring
 from authspec.services.auth import AuthService
 from authspec.services.ports import Mailer, RateLimiter, Repository
@@ -19,7 +20,6 @@ from authspec.services.secrets import ServiceSecrets
 from authspec.services.sessions import SessionService
 from authspec.services.tokens import TokenService
 from authspec.settings import Settings
-from authspec.tokens import AccessTokens
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import uuid
 from datetime import timedelta
 
 from authspec.clock import Clock
+from authspec.credentials import hash_token, new_code, new_opaque_token
 from authspec.errors import Conflict, ServiceUnavailable, TooManyRequests, Unauthorized
 from authspec.services.messages import compose_code_message
 from authspec.services.ports import (
@@ -34,7 +35,6 @@ from authspec.services.results import Authenticated, CodeSent, Registered, Regis
 from authspec.services.secrets import ServiceSecrets
 from authspec.services.tokens import TokenService
 from authspec.settings import Settings
-from authspec.tokens import hash_token, new_code, new_opaque_token
 
 log = logging.getLogger("authspec.auth")
 

@@ -1,6 +1,6 @@
 """Server-side secrets of the services, derived from the signing keyring.
 
-Two keyed functions: the HMAC that stores email codes (``authspec.tokens.CodeHasher``) and the
+Two keyed functions: the HMAC that stores email codes (``authspec.credentials.CodeHasher``) and the
 one that derives a refresh token's successor from the token itself. Deriving the successor
 (rather than storing it) is what lets every request that presents the same parent inside the
 grace window receive the *same* successor while the database holds hashes only. Both secrets
@@ -15,8 +15,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from authspec.credentials import CodeHasher
 from authspec.keys import Keyring
-from authspec.tokens import CodeHasher
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ import logging
 from typing import Any
 
 from authspec.clock import Clock
+from authspec.credentials import AccessTokens
 from authspec.errors import Conflict, NotFound, Unauthorized
 from authspec.services.ports import Repository
 from authspec.services.results import LoggedOut, LogoutScope, Principal, RevokedSession, SessionList
 from authspec.settings import Settings
-from authspec.tokens import AccessTokens
 
 log = logging.getLogger("authspec.sessions")
 

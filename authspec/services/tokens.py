@@ -17,14 +17,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from authspec.clock import Clock
+from authspec.credentials import AccessTokens, hash_token, new_opaque_token
 from authspec.errors import Conflict, Forbidden, NotFound, Unauthorized
 from authspec.services.ports import ClientInfo, RefreshToken, Repository, RotateOutcome, Session, User
 from authspec.services.results import Principal, RevokedToken, TokenPair
 from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
-from authspec.tokens import AccessTokens, hash_token, new_opaque_token
 
-log = logging.getLogger("authspec.tokens")
+log = logging.getLogger("authspec.credentials")
 
 _JTI_NAMESPACE = uuid.UUID("5b0f3a5e-2d43-4c39-9a51-7d0f8c2e6a10")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from authspec.credentials import hash_token
 from authspec.errors import Unauthorized
 from authspec.resolver import Handler
-from authspec.tokens import hash_token
 
 from ..context import current_request, current_world
 from ..namespaces import wrong_namespace

@@ -11,12 +11,12 @@ import pytest
 from pydantic import ValidationError
 
 from authspec.clock import MovableClock
+from authspec.credentials import AccessTokens, CodeHasher, hash_token, new_code, new_opaque_token
 from authspec.envelope import format_timestamp
 from authspec.errors import AuthspecError, BadRequest, Unauthorized, all_error_codes
 from authspec.keys import Keyring, KeyringError, load_or_create
 from authspec.resolver import find_handler, snake_case
 from authspec.settings import Settings
-from authspec.tokens import AccessTokens, CodeHasher, hash_token, new_code, new_opaque_token
 from tests.jwt_attacks import ATTACKS, jwt_attacks
 
 
