@@ -9,6 +9,7 @@ our checks exists to catch — bugs that Schemathesis' schema checks alone would
 - listSessions hands each session the caller's access token back            (no_secret_echo)
 - logout answers 200 without ending any session                            (session_end_enforced)
 - the JWK Set publishes the private half of the signing key                (no_secret_echo)
+- refresh (no bearer security) refuses with a ``WWW-Authenticate`` challenge  (declared_auth_headers)
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from typing import Any
 from authspec.handlers import Reply, auth, reply, sessions, tokens
 from connexion import request
 
+from authspec.errors import Unauthorized
+
 _real_current_user = auth.get_current_user
 _real_list_sessions = sessions.list_sessions
 _real_jwks = tokens.get_jwks
+_real_refresh = tokens.refresh_token
 
 
 async def get_current_user(user: str) -> Reply:
@@ -44,7 +48,16 @@ async def get_jwks() -> tuple[dict[str, Any], int, dict[str, str]]:
     return {"keys": [{**key, "d": "bm90LWEtcmVhbC1rZXk"} for key in document["keys"]]}, status, headers
 
 
+async def refresh_token(body: dict[str, Any]) -> Reply:
+    try:
+        return await _real_refresh(body)
+    except Unauthorized as refused:
+        refused.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        raise
+
+
 auth.get_current_user = get_current_user
+tokens.refresh_token = refresh_token
 tokens.get_jwks = get_jwks
 sessions.list_sessions = list_sessions
 sessions.logout = logout

@@ -21,6 +21,7 @@ import requests
 from tests.helpers import ServerProcess, authspec_cli, clean_env, free_port
 
 from .auth import login
+from .differential import Different, pair
 from .http import Http
 from .mailbox import SmtpSink
 
@@ -143,7 +144,7 @@ def test_a_real_service_without_a_way_to_log_in_is_a_clear_failure(tmp_path: Pat
 
 
 def test_the_suite_fails_on_broken_handlers(tmp_path: Path) -> None:
-    """``contract_tests.breakage`` breaks four of the handlers the mock runs; our checks must say so for each."""
+    """``contract_tests.breakage`` breaks five of the handlers the mock runs; our checks must say so for each."""
     done = subprocess.run(
         bounded(
             [
@@ -179,6 +180,7 @@ def test_the_suite_fails_on_broken_handlers(tmp_path: Path) -> None:
         "test_operation[mock][GET /auth/sessions]": "no_secret_echo",
         "test_operation[mock][POST /auth/logout]": "session_end_enforced",
         "test_operation[mock][GET /.well-known/jwks.json]": "no_secret_echo",
+        "test_operation[mock][POST /auth/refresh]": "declared_auth_headers",
     }
     for test, check in broken.items():
         assert test in failures, sorted(failures)
@@ -186,3 +188,22 @@ def test_the_suite_fails_on_broken_handlers(tmp_path: Path) -> None:
     # The stateful run stops at the first of them; the operations left intact pass (no cascade).
     assert "test_links[mock]" in failures
     assert {name for name in failures if name.startswith("test_operation")} == set(broken)
+
+
+def test_the_differential_comparator_fires_when_the_apps_differ() -> None:
+    # The mock reads X-Mock-Namespace (a bad name is its 400); the real service ignores the header.
+    with pair() as both, pytest.raises(Different) as caught:
+        both.step("a header only the mock reads", "GET", "/api/v1/auth/me", headers={"X-Mock-Namespace": "bad name"})
+    first_line = str(caught.value).splitlines()[0]
+    assert first_line == (
+        "step 1 (a header only the mock reads): GET /api/v1/auth/me: the real app and the mock differ in "
+        "errorCode, errors[0], status, www-authenticate"
+    )
+
+
+def test_the_differential_comparator_holds_a_scenario_to_its_expected_status() -> None:
+    with pair() as both, pytest.raises(Different) as caught:
+        both.step("the JWKS", "GET", "/.well-known/jwks.json", expect=404)
+    assert str(caught.value).splitlines()[0] == (
+        "step 1 (the JWKS): GET /.well-known/jwks.json: both answered 200, the scenario expects 404"
+    )

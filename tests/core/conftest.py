@@ -26,15 +26,21 @@ async def accept_named_tokens(token: str, request: Any) -> dict[str, Any]:
     return {"sub": token.removeprefix("good-"), "sid": "s1"}
 
 
-def make_client(**settings: Any) -> TestClient:
+def make_client(*, fast: bool = True, **settings: Any) -> TestClient:
     config = Settings(**settings)
     app = create_app(
-        config, handlers=FAKE_HANDLERS, planned=ANY_OPERATION, bearer=accept_named_tokens, cors=service_cors(config)
+        config,
+        handlers=FAKE_HANDLERS,
+        planned=ANY_OPERATION,
+        bearer=accept_named_tokens,
+        cors=service_cors(config),
+        fast=fast,
     )
     return TestClient(app, raise_server_exceptions=False)
 
 
-@pytest.fixture
-def client() -> Iterator[TestClient]:
-    with make_client() as test_client:
+@pytest.fixture(params=["fast", "stock"])
+def client(request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    """An app on the fast path and the same on stock Connexion: every error test runs on both."""
+    with make_client(fast=request.param == "fast") as test_client:
         yield test_client
