@@ -70,8 +70,7 @@ async def _housekeeping(services: Services) -> None:
 def reload_keys(services: Services, keyring: Keyring) -> None:
     """Sign with ``keyring.active`` and verify with every key of it from now on; the code and
     successor secrets follow the ring's oldest key (they change only when that key is retired)."""
-    services.tokens.access.keyring = keyring
-    services.sessions.access.keyring = keyring
+    services.tokens.access.keyring = keyring  # one AccessTokens, shared with services.sessions
     secrets = ServiceSecrets.from_keyring(keyring)
     services.auth.secrets = secrets
     services.tokens.secrets = secrets
