@@ -1,22 +1,10 @@
 // Swagger UI of a running app, as a person uses it: which server is preselected, and what
 // "Try it out" → "Execute" on one operation answers. Prints one JSON line.
 // Usage: node swagger.mjs DOCS_URL TAG OPERATION_ID SCREENSHOT_PATH
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launch } from "./chromium.mjs";
 
 const [docsUrl, tag, operationId, screenshot] = process.argv.slice(2);
-const profile = mkdtempSync(join(tmpdir(), "authspec-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.AUTHSPEC_CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-  timeout: 60_000,
-});
+const { context, close } = await launch();
 try {
   const page = await context.newPage();
   const requested = [];
@@ -36,6 +24,5 @@ try {
   const calls = requested.filter((url) => !url.includes("/docs/") && !url.endsWith("openapi.json"));
   process.stdout.write(JSON.stringify({ selected, status: answered, calls }) + "\n");
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }

@@ -201,6 +201,14 @@ def _write(root: Path, files: dict[str, str]) -> Path:
     return root / "openapi.yaml"
 
 
+def _one_get(schema: str) -> str:
+    """``paths.yaml`` with one GET whose 200 answers JSON of ``schema`` (YAML after ``schema:``)."""
+    return (
+        "a:\n  get:\n    responses:\n      '200':\n        description: ok\n        content:\n"
+        f"          application/json:\n            schema:{schema}\n"
+    )
+
+
 _ROOT_DOC = """openapi: 3.0.3
 info: {title: t, version: '1'}
 paths:
@@ -258,16 +266,7 @@ def test_bundler_refuses_two_schemas_of_one_name(tmp_path: Path) -> None:
         tmp_path,
         {
             "openapi.yaml": _ROOT_DOC,
-            "paths.yaml": """a:
-  get:
-    responses:
-      '200':
-        description: ok
-        content:
-          application/json:
-            schema:
-              allOf: [{$ref: 'one.yaml#/schemas/Name'}, {$ref: 'two.yaml#/schemas/Name'}]
-""",
+            "paths.yaml": _one_get(" {allOf: [{$ref: 'one.yaml#/schemas/Name'}, {$ref: 'two.yaml#/schemas/Name'}]}"),
             "one.yaml": "schemas:\n  Name: {type: string}\n",
             "two.yaml": "schemas:\n  Name: {type: string}\n",
         },
@@ -285,15 +284,7 @@ def test_a_schema_may_refer_to_itself_but_cannot_be_inlined(tmp_path: Path) -> N
         tmp_path,
         {
             "openapi.yaml": _ROOT_DOC,
-            "paths.yaml": """a:
-  get:
-    responses:
-      '200':
-        description: ok
-        content:
-          application/json:
-            schema: {$ref: 'parts.yaml#/schemas/Tree'}
-""",
+            "paths.yaml": _one_get(" {$ref: 'parts.yaml#/schemas/Tree'}"),
             "parts.yaml": "schemas:\n  Tree:\n    type: array\n    items: {$ref: '#/schemas/Tree'}\n",
         },
     )

@@ -22,6 +22,13 @@ from tests.resilience.conftest import ServerProcess, login, server_env, uvicorn_
 pytestmark = pytest.mark.slow
 
 
+def _started(folder: Path, port: int, factory: str, key_file: Path | None = None) -> ServerProcess:
+    """The service (with a key and a database of its own) or the mock, under ``factory``."""
+    values = {} if key_file is None else {"AUTHSPEC_DATABASE_URL": f"sqlite:///{folder / 'authspec.db'}"}
+    env = server_env(values, key_file or folder / "unused.pem", port)
+    return uvicorn_server(env, folder / "server.log", factory=factory)
+
+
 @pytest.fixture(scope="module")
 def service(
     tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[SmtpSink, int]
@@ -29,8 +36,7 @@ def service(
     folder = tmp_path_factory.mktemp("hostile")
     key_file = folder / "keys.pem"
     Keyring.generate().save(key_file)
-    env = server_env({"AUTHSPEC_DATABASE_URL": f"sqlite:///{folder / 'authspec.db'}"}, key_file, mailbox[1])
-    server = uvicorn_server(env, folder / "service.log")
+    server = _started(folder, mailbox[1], "authspec.handlers.app:create_app", key_file)
     yield server, key_file
     server.stop()
 
@@ -39,28 +45,22 @@ def service(
 def stock_service(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[SmtpSink, int]) -> Iterator[ServerProcess]:
     """The same service on stock Connexion (``create_app(fast=False)``), for the parity tests."""
     folder = tmp_path_factory.mktemp("hostile-stock")
-    key_file = folder / "keys.pem"
-    Keyring.generate().save(key_file)
-    env = server_env({"AUTHSPEC_DATABASE_URL": f"sqlite:///{folder / 'authspec.db'}"}, key_file, mailbox[1])
-    server = uvicorn_server(env, folder / "service.log", factory="bench.factories:service_stock")
+    Keyring.generate().save(folder / "keys.pem")
+    server = _started(folder, mailbox[1], "bench.factories:service_stock", folder / "keys.pem")
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
 def stock_mock(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[SmtpSink, int]) -> Iterator[ServerProcess]:
-    folder = tmp_path_factory.mktemp("hostile-stock-mock")
-    env = server_env({}, folder / "unused.pem", mailbox[1])
-    server = uvicorn_server(env, folder / "mock.log", factory="bench.factories:mock_stock")
+    server = _started(tmp_path_factory.mktemp("hostile-stock-mock"), mailbox[1], "bench.factories:mock_stock")
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
 def mock_server(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[SmtpSink, int]) -> Iterator[ServerProcess]:
-    folder = tmp_path_factory.mktemp("hostile-mock")
-    env = server_env({}, folder / "unused.pem", mailbox[1])
-    server = uvicorn_server(env, folder / "mock.log", factory="authspec.mock.app:create_app")
+    server = _started(tmp_path_factory.mktemp("hostile-mock"), mailbox[1], "authspec.mock.app:create_app")
     yield server
     server.stop()
 
