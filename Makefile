@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.package-lock.json
 HOST ?= 127.0.0.1
 
-.PHONY: help install serve mock test contract check lint typecheck fmt bundle bench clean
+.PHONY: help install serve mock test contract check lint typecheck fmt bundle typescript client bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,6 +54,15 @@ fmt: $(STAMP) ## Format and autofix
 
 bundle: $(STAMP) ## Write the resolved contract to build/openapi.json
 	$(BIN)/authspec bundle --out build/openapi.json
+
+TS_TYPES := clients/typescript/src/generated/api.ts
+
+typescript: $(STAMP) $(NODE_STAMP) ## Regenerate the TypeScript client's types from the bundle (openapi-typescript)
+	$(BIN)/authspec bundle --out build/openapi.json
+	node_modules/.bin/openapi-typescript build/openapi.json -o $(TS_TYPES)
+
+client: $(NODE_STAMP) ## Build @authspec/client into clients/typescript/dist
+	node_modules/.bin/tsc -p clients/typescript/tsconfig.json
 
 bench: $(STAMP) ## Benchmarks: mock vs Prism, service vs bare Starlette, 1k vs 1M sessions (build/bench.json)
 	$(PY) -m bench
