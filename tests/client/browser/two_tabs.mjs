@@ -1,21 +1,9 @@
 // Two tabs (pages of one Chromium context) of one origin share the client's localStorage pair.
 // Usage: node two_tabs.mjs PAGE_URL MOCK_URL; prints one JSON line of what happened.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launch } from "../../browser/chromium.mjs";
 
 const [pageUrl, mock] = process.argv.slice(2);
-const profile = mkdtempSync(join(tmpdir(), "authspec-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.AUTHSPEC_CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-  timeout: 60_000,
-});
+const { context, close } = await launch();
 const consoleLines = [];
 const control = async (method, path, body) => {
   const answer = await fetch(`${mock}/__mock${path}`, {
@@ -65,6 +53,5 @@ try {
   result.events = { a: await a.evaluate(() => window.tab.events), b: await b.evaluate(() => window.tab.events) };
   process.stdout.write(JSON.stringify({ ok: true, result, console: consoleLines }) + "\n");
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
