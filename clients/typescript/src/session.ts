@@ -30,6 +30,57 @@ function webLocks(): LockManagerLike | null {
   return nav?.locks && typeof nav.locks.request === "function" ? nav.locks : null;
 }
 
+/**
+ * The last rotation made under the lock, kept in IndexedDB: `localStorage` reaches other tabs
+ * asynchronously, so the tab granted the lock next may still read the old pair there, while an
+ * IndexedDB transaction committed before the lock was released is seen by every tab.
+ */
+interface RotationJournal {
+  read(key: string): Promise<{ from: string; to: TokenPair } | null>;
+  write(key: string, from: string, to: TokenPair): Promise<void>;
+}
+
+function indexedDbJournal(): RotationJournal | null {
+  const idb = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+  if (!idb) return null;
+  let opened: Promise<IDBDatabase> | null = null;
+  const open = (): Promise<IDBDatabase> =>
+    (opened ??= new Promise((resolve, reject) => {
+      const request = idb.open("authspec-client", 1);
+      request.onupgradeneeded = () => request.result.createObjectStore("rotations");
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    }));
+  const run = async <T>(mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
+    const db = await open();
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction("rotations", mode);
+      const request = act(tx.objectStore("rotations"));
+      tx.oncomplete = () => resolve(request.result);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error);
+    });
+  };
+  return {
+    async read(key) {
+      try {
+        const found = (await run("readonly", (store) => store.get(key))) as { from?: unknown; to?: unknown } | undefined;
+        const to = parsePair(typeof found?.to === "string" ? found.to : null);
+        return typeof found?.from === "string" && to ? { from: found.from, to } : null;
+      } catch {
+        return null; // no journal (private mode, quota): the storage alone decides, as without locks
+      }
+    },
+    async write(key, from, to) {
+      try {
+        await run("readwrite", (store) => store.put({ from, to: JSON.stringify(to) }, key));
+      } catch {
+        // as above: without the journal a waiting tab may still see the rotation through the storage
+      }
+    },
+  };
+}
+
 function parsePair(text: string | null): TokenPair | null {
   if (!text) return null;
   try {
@@ -143,12 +194,21 @@ export class SessionManager {
 
   private async refreshOnce(staleToken: string | null): Promise<TokenPair> {
     const locks = this.storage.shared ? webLocks() : null;
-    const run = () => this.rotateUnlessRotated(staleToken);
-    return locks ? locks.request(`authspec-refresh:${this.key}`, run) : run();
+    if (!locks) return this.rotateUnlessRotated(staleToken, null);
+    const journal = indexedDbJournal();
+    return locks.request(`authspec-refresh:${this.key}`, () => this.rotateUnlessRotated(staleToken, journal));
   }
 
-  private async rotateUnlessRotated(staleToken: string | null): Promise<TokenPair> {
+  private async rotateUnlessRotated(staleToken: string | null, journal: RotationJournal | null): Promise<TokenPair> {
     const current = await this.getPair();
+    if (current && journal) {
+      // Another tab may have rotated this very pair while we waited for the lock.
+      const last = await journal.read(this.key);
+      if (last && last.from === current.refreshToken && (staleToken === null || staleToken === last.from)) {
+        await this.setPair(last.to, "TOKEN_REFRESHED");
+        return last.to;
+      }
+    }
     if (!current) {
       throw new AuthApiError({ status: 401, errorCode: "session_ended", operation: "refreshToken",
         errors: ["No session: sign in first."] });
@@ -172,6 +232,7 @@ export class SessionManager {
         throw error;
       }
     }
+    await journal?.write(this.key, current.refreshToken, fresh);
     await this.setPair(fresh, "TOKEN_REFRESHED");
     return fresh;
   }
