@@ -11,49 +11,22 @@ and JSON, so each one is preflighted: the browser enforces CORS, not this test.
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import ServerProcess, authspec_cli, clean_env
+from tests.browser.run import run_page
 
 pytestmark = pytest.mark.slow
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-NODE = shutil.which("node")
 
 
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install chromium (.ci/run does)"
-    assert NODE is not None, "node is missing"
-    assert (ROOT / "node_modules" / "playwright-core").is_dir(), "playwright-core is missing: run make install"
     folder = tmp_path_factory.mktemp("browser")
-    env = clean_env(XDG_CACHE_HOME=str(folder / "cache"))
-    static = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", str(HERE)]
-    with ServerProcess(
-        lambda port: authspec_cli("mock", port), env=env, log=folder / "mock.log", cwd=folder, lifetime=150
-    ) as mock, ServerProcess(
-        lambda port: [*static, str(port)], env=env, log=folder / "static.log", probe="/page.html", lifetime=150
-    ) as pages:  # fmt: skip
-        page_url = f"http://localhost:{pages.port}/page.html?mock={mock.url}"
-        done = subprocess.run(
-            [NODE, str(HERE / "drive.mjs"), page_url, str(folder / "page.png")],
-            capture_output=True, text=True, timeout=120, cwd=ROOT, check=False,
-        )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    outcome: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    assert outcome["ok"], outcome
-    result: dict[str, Any] = outcome["result"]
-    result["console"] = outcome["console"]
-    return result
+    return run_page(HERE / "drive.mjs", HERE, "page.html", folder, str(folder / "page.png"))
 
 
 def test_the_page_runs_on_another_origin_than_the_mock(flow: dict[str, Any]) -> None:

@@ -9,49 +9,26 @@ one tab signs the other out (the storage event).
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.client.conftest import NODE, ROOT
-from tests.helpers import ServerProcess, authspec_cli, clean_env
+from tests.browser.run import run_page
 
 pytestmark = pytest.mark.slow
 
 HERE = Path(__file__).resolve().parent / "browser"
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
 def tabs(built_client: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install chromium (.ci/run does)"
-    assert NODE is not None and (ROOT / "node_modules" / "playwright-core").is_dir(), "run make install"
     folder = tmp_path_factory.mktemp("tabs")
     site = folder / "site"
     shutil.copytree(built_client, site / "client")
     shutil.copy(HERE / "tab.html", site / "tab.html")
-    env = clean_env(XDG_CACHE_HOME=str(folder / "cache"), AUTHSPEC_MAIL_BACKEND="memory")
-    static = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", str(site)]
-    with ServerProcess(
-        lambda port: authspec_cli("mock", port), env=env, log=folder / "mock.log", cwd=folder, lifetime=150
-    ) as mock, ServerProcess(
-        lambda port: [*static, str(port)], env=env, log=folder / "static.log", probe="/tab.html", lifetime=150
-    ) as pages:  # fmt: skip
-        done = subprocess.run(
-            [NODE, str(HERE / "two_tabs.mjs"), f"http://localhost:{pages.port}/tab.html?mock={mock.url}", mock.url],
-            capture_output=True, text=True, timeout=110, cwd=ROOT, check=False,
-        )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    outcome: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    assert outcome["ok"], outcome
-    result: dict[str, Any] = outcome["result"]
-    result["console"] = outcome["console"]
-    return result
+    return run_page(HERE / "two_tabs.mjs", site, "tab.html", folder, "{mock}", AUTHSPEC_MAIL_BACKEND="memory")
 
 
 def test_a_page_on_another_origin_logs_in_from_the_outbox_with_web_locks(tabs: dict[str, Any]) -> None:
