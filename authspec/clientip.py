@@ -173,23 +173,25 @@ def resolve(peer: str | None, xff: Sequence[str], forwarded: Sequence[str], trus
         return peer  # no peer, or not an IP (a Unix socket, a test client's name): nothing to trust
     if not trusted or not _trusted(peer_address, trusted):
         return str(peer_address)
-    hops: list[Address | None]
     if xff:
-        hops = [parse_address(hop) for value in xff for hop in value.split(",") if hop.strip()]
+        # Lazily from the right: a long list a client sent ahead of its own hop is never parsed.
+        hops: Iterable[Address | None] = (
+            parse_address(hop) for value in reversed(xff) for hop in reversed(value.split(",")) if hop.strip()
+        )
     elif forwarded:
-        nodes = forwarded_for_hops(forwarded)
-        hops = [_forwarded_node(node) for node in nodes or ()]
+        nodes = forwarded_for_hops(forwarded)  # parsed whole: a value that does not parse is ignored
+        hops = (_forwarded_node(node) for node in reversed(nodes or ()))
     else:
-        hops = []
-    for hop in reversed(hops):
+        hops = ()
+    left_most: Address | None = None
+    for hop in hops:
         if hop is None:
-            break
+            return str(peer_address)
         if not _trusted(hop, trusted):
             return str(hop)
-    else:
-        if hops and hops[0] is not None:
-            return str(hops[0])  # every hop is a trusted proxy: the left-most is the origin
-    return str(peer_address)
+        left_most = hop
+    # Every hop is a trusted proxy: the left-most is where the request came from.
+    return str(left_most if left_most is not None else peer_address)
 
 
 def _trusted(address: Address, trusted: Sequence[Network]) -> bool:
