@@ -177,6 +177,7 @@ def test_authspec_serve_behind_a_trusted_proxy_gives_each_client_its_budget(tmp_
 
 @pytest.mark.slow
 def test_authspec_serve_ignores_forwarded_headers_from_an_untrusted_peer(tmp_path: Path) -> None:
+    # Also holds uvicorn's proxy_headers off: on, it would trust 127.0.0.1 (its forwarded_allow_ips default).
     clients = fresh_ipv4s(CODE_IP_LIMIT + 2)
     with _serve(tmp_path, AUTHSPEC_TRUSTED_PROXIES="10.0.0.0/8") as server:
         assert _code_requests(server, clients) == [200] * CODE_IP_LIMIT + [429, 429]
