@@ -101,9 +101,25 @@ def test_the_session_list_shows_the_forwarded_client(make_api: Callable[..., Api
     assert listed == {"v4": "198.51.100.4", "v6": "2001:db8:1:2::abcd"}  # the full address, not its /64
 
 
-def test_a_malformed_forwarded_header_falls_back_to_the_peer(make_api: Callable[..., Api]) -> None:
+HOSTILE = [
+    ("X-Forwarded-For", "definitely not an address"),
+    ("X-Forwarded-For", "198.51.100.4\xff"),
+    ("X-Forwarded-For", "[::1]]:80"),
+    ("X-Forwarded-For", "1" * 4000),
+    ("X-Forwarded-For", ",,,,"),
+    ("Forwarded", 'for="[2001:db8::1'),
+    ("Forwarded", "for=unknown"),
+    ("Forwarded", "for=" + "\u0661.\u0662.\u0663.\u0664"),  # Arabic-Indic digits are not an IPv4 address
+]
+
+
+@pytest.mark.parametrize(("header", "value"), HOSTILE, ids=[f"{h}-{n}" for n, (h, _v) in enumerate(HOSTILE)])
+def test_a_malformed_forwarded_header_falls_back_to_the_peer(
+    make_api: Callable[..., Api], header: str, value: str
+) -> None:
     api = make_api(client=PROXY, trusted_proxies=TRUSTED)
-    login = api.login("ada@example.com", headers={"X-Forwarded-For": "definitely not an address"})
+    raw: Any = value.encode()  # the bytes on the wire (httpx takes str headers as ASCII only)
+    login = api.login("ada@example.com", headers={header: raw})
     assert [s["ip"] for s in api.sessions(login)] == [PROXY[0]]
 
 
