@@ -150,6 +150,14 @@ BREAKAGES = {
         _edit("paths/auth.yaml", "#/schemas/CodeSentEnvelope", "#/schemas/NoSuchEnvelope"),
         "openapi.yaml",
     ),
+    "pattern with a bare $": (
+        _edit("components/tokens.yaml", "pattern: '^[A-Za-z0-9_-]+(?!\\n)$'", "pattern: '^[A-Za-z0-9_-]+$'"),
+        "/components/schemas/OpaqueToken: pattern '^[A-Za-z0-9_-]+$' a bare $ also matches before a final newline",
+    ),
+    "pattern with a Unicode class": (
+        _edit("components/common.yaml", "pattern: '^[0-9]{4}-", "pattern: '^\\d{4}-"),
+        "/components/schemas/Timestamp: pattern",
+    ),
 }
 
 

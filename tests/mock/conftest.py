@@ -70,9 +70,13 @@ class Contract:
     def validate(self, schema: dict[str, Any], value: Any) -> list[str]:
         from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
+        from authspec.patterns import with_ecma_patterns
+
         validator = self._validators.get(id(schema))
         if validator is None:
-            validator = self._validators[id(schema)] = OAS30Validator(schema, format_checker=oas30_format_checker)
+            validator = self._validators[id(schema)] = with_ecma_patterns(OAS30Validator)(
+                schema, format_checker=oas30_format_checker
+            )
         return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(value)]
 
     def check(self, response: httpx.Response) -> None:

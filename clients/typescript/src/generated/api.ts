@@ -321,7 +321,8 @@ export interface components {
             data: components["schemas"]["CodeSent"];
         };
         /**
-         * @description A label the user sees in the session list, such as "Firefox on Linux"; no control characters.
+         * @description A label the user sees in the session list, such as "Firefox on Linux"; no control characters,
+         *     bidi controls or line separators.
          * @example Firefox on Linux
          */
         DeviceName: string;
@@ -417,6 +418,11 @@ export interface components {
          * @example 8kQ2vW0s1YQ8Cw8Yl3m3B0c9dI2q7p1X6s0tZ4uVh5E
          */
         OpaqueToken: string;
+        /**
+         * @description A first or last name: at least one visible character; no control characters, bidi controls
+         *     or line separators.
+         * @example Ada
+         */
         PersonName: string;
         RefreshBody: {
             refreshToken: components["schemas"]["OpaqueToken"];
