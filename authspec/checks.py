@@ -13,7 +13,8 @@ bearer operations declare ``WWW-Authenticate`` (and only those: a 401 refusing a
 token has no challenge) and 429s ``Retry-After``; every link resolves (its operation, parameters,
 body fields and runtime expressions); the spec's ErrorCode list equals ``authspec.errors``'; every
 ``pattern`` reads the same in Python and ECMA-262 (``authspec.patterns``, which also reads the
-examples' patterns).
+examples' patterns); and fixed headers sit on success responses, ``no-store`` on every one that
+carries a credential (``authspec.fixed_headers``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 import yaml
 
 from authspec.errors import all_error_codes, error_for_status, generic_message
+from authspec.fixed_headers import fixed_header_problems
 from authspec.patterns import check_patterns, with_ecma_patterns
 from authspec.resolver import CONTROL_HANDLERS, HANDLERS, handler_problems
 from authspec.spec import (
@@ -105,6 +107,7 @@ def check_rules(bundled: Spec, design: dict[str, set[str]] | None) -> list[str]:
     """The house rules over one bundled document (``design``: required statuses per operation)."""
     problems = check_named_types(bundled) + check_patterns(bundled)
     spec = inline_document(bundled)  # the rules below read schemas without refs
+    problems += fixed_header_problems(spec)
     declared_tags = {t["name"] for t in spec.get("tags", [])}
     by_id: dict[str, tuple[str, str, dict[str, Any]]] = {}
     for path, method, op in iter_operations(spec):

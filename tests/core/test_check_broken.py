@@ -158,6 +158,37 @@ BREAKAGES = {
         _edit("components/common.yaml", "pattern: '^[0-9]{4}-", "pattern: '^\\d{4}-"),
         "/components/schemas/Timestamp: pattern",
     ),
+    "token answer without no-store": (
+        _edit(
+            "paths/tokens.yaml",
+            "          Cache-Control:\n            $ref: '../components/common.yaml#/headers/Cache-Control'\n",
+            "",
+        ),
+        "refreshToken (POST /auth/refresh): 200 carries accessToken, refreshToken; declare the Cache-Control header",
+    ),
+    "outbox without no-cache": (
+        _edit(
+            "mock-admin.yaml", "            Pragma:\n              $ref: 'components/common.yaml#/headers/Pragma'\n", ""
+        ),
+        "mock-admin.yaml: getOutbox (GET /outbox): 200 carries code; declare the Pragma header",
+    ),
+    "fixed header on an error": (
+        _edit(
+            "paths/auth.yaml",
+            "        description: An account already exists for this email.\n",
+            "        description: An account already exists for this email.\n        headers:\n          Pragma:\n"
+            "            $ref: '../components/common.yaml#/headers/Pragma'\n",
+        ),
+        "completeRegistration (POST /auth/register): 409 declares the fixed header Pragma, but only success answers",
+    ),
+    "fixed header not required": (
+        _edit(
+            "components/common.yaml",
+            "    required: true\n    schema:\n      type: string\n      enum: [no-cache]",
+            "    schema:\n      type: string\n      enum: [no-cache]",
+        ),
+        "refreshToken (POST /auth/refresh): 200 header Pragma has one value; declare it required: true",
+    ),
 }
 
 

@@ -105,8 +105,8 @@ class Contract:
             headers = declared.get("headers") or {}
         problems = self.validate(schema, body)
         assert not problems, (request.method, path, status, problems, body)
-        for name in headers:
-            if name in ("WWW-Authenticate", "Retry-After"):
+        for name, header in headers.items():
+            if name in ("WWW-Authenticate", "Retry-After") or header.get("required"):
                 assert name.lower() in response.headers, (path, status, name)
         if status == 401 and "WWW-Authenticate" not in headers:
             assert "www-authenticate" not in response.headers, (path, status, "an undeclared WWW-Authenticate")

@@ -669,6 +669,16 @@ export interface operations {
             /** @description The code is valid. */
             200: {
                 headers: {
+                    /**
+                     * @description `no-store`: the answer carries a credential; no cache may keep it.
+                     * @example no-store
+                     */
+                    "Cache-Control": "no-store";
+                    /**
+                     * @description `no-cache`: the same for HTTP/1.0 caches.
+                     * @example no-cache
+                     */
+                    Pragma: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
@@ -746,6 +756,16 @@ export interface operations {
             /** @description The user exists and is logged in. */
             201: {
                 headers: {
+                    /**
+                     * @description `no-store`: the answer carries a credential; no cache may keep it.
+                     * @example no-store
+                     */
+                    "Cache-Control": "no-store";
+                    /**
+                     * @description `no-cache`: the same for HTTP/1.0 caches.
+                     * @example no-cache
+                     */
+                    Pragma: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
@@ -862,6 +882,16 @@ export interface operations {
             /** @description A new token pair. */
             200: {
                 headers: {
+                    /**
+                     * @description `no-store`: the answer carries a credential; no cache may keep it.
+                     * @example no-store
+                     */
+                    "Cache-Control": "no-store";
+                    /**
+                     * @description `no-cache`: the same for HTTP/1.0 caches.
+                     * @example no-cache
+                     */
+                    Pragma: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
