@@ -321,7 +321,8 @@ export interface components {
             data: components["schemas"]["CodeSent"];
         };
         /**
-         * @description A label the user sees in the session list, such as "Firefox on Linux"; no control characters.
+         * @description A label the user sees in the session list, such as "Firefox on Linux"; no control characters,
+         *     bidi controls or line separators.
          * @example Firefox on Linux
          */
         DeviceName: string;
@@ -417,6 +418,11 @@ export interface components {
          * @example 8kQ2vW0s1YQ8Cw8Yl3m3B0c9dI2q7p1X6s0tZ4uVh5E
          */
         OpaqueToken: string;
+        /**
+         * @description A first or last name: at least one visible character; no control characters, bidi controls
+         *     or line separators.
+         * @example Ada
+         */
         PersonName: string;
         RefreshBody: {
             refreshToken: components["schemas"]["OpaqueToken"];
@@ -666,6 +672,16 @@ export interface operations {
             /** @description The code is valid. */
             200: {
                 headers: {
+                    /**
+                     * @description `no-store`: the answer carries a credential; no cache may keep it.
+                     * @example no-store
+                     */
+                    "Cache-Control": "no-store";
+                    /**
+                     * @description `no-cache`: the same for HTTP/1.0 caches.
+                     * @example no-cache
+                     */
+                    Pragma: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
@@ -743,6 +759,16 @@ export interface operations {
             /** @description The user exists and is logged in. */
             201: {
                 headers: {
+                    /**
+                     * @description `no-store`: the answer carries a credential; no cache may keep it.
+                     * @example no-store
+                     */
+                    "Cache-Control": "no-store";
+                    /**
+                     * @description `no-cache`: the same for HTTP/1.0 caches.
+                     * @example no-cache
+                     */
+                    Pragma: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
@@ -859,6 +885,16 @@ export interface operations {
             /** @description A new token pair. */
             200: {
                 headers: {
+                    /**
+                     * @description `no-store`: the answer carries a credential; no cache may keep it.
+                     * @example no-store
+                     */
+                    "Cache-Control": "no-store";
+                    /**
+                     * @description `no-cache`: the same for HTTP/1.0 caches.
+                     * @example no-cache
+                     */
+                    Pragma: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
