@@ -135,11 +135,14 @@ class Settings(BaseSettings):
     secret_file: Path | None = None
 
     @property
+    def safe_publish_delay(self) -> int:
+        """The shortest delay after which every instance and every cached JWK Set knows a new key."""
+        return math.ceil(self.key_reload_interval) + JWKS_MAX_AGE
+
+    @property
     def publish_delay(self) -> int:
         """Seconds between a rotation and the new key's first signature."""
-        if self.key_publish_delay is not None:
-            return self.key_publish_delay
-        return math.ceil(self.key_reload_interval) + JWKS_MAX_AGE
+        return self.safe_publish_delay if self.key_publish_delay is None else self.key_publish_delay
 
     @model_validator(mode="after")
     def _require_secret_file_in_prod(self) -> Settings:

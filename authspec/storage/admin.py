@@ -90,10 +90,10 @@ def keys_rotate(settings: Settings, path: Path | None, delay: int | None = None,
         f"authspec keys rotate: {new.kid} is published now and signs from {starts} ({wait} s); "
         f"until then {ring.signing_key(now).kid} signs ({len(ring.keys)} key(s) verify)"
     )
-    if wait < settings.publish_delay:
+    if wait < settings.safe_publish_delay:
         _warn(
             f"authspec keys rotate: {wait} s is less than the reload interval plus the JWKS cache lifetime "
-            f"({settings.publish_delay} s): verifiers holding an older JWKS may refuse its first tokens"
+            f"({settings.safe_publish_delay} s): verifiers holding an older JWKS may refuse its first tokens"
         )
     return 0
 
@@ -111,6 +111,13 @@ def keys_activate(settings: Settings, path: Path | None, kid: str | None, clock:
         f"authspec keys activate: {signing.kid} signs from now ({format_instant(now)}); running instances "
         f"switch within {settings.key_reload_interval:g} s (AUTHSPEC_KEY_RELOAD_INTERVAL)"
     )
+    published = None if signing.created_at is None else (now - signing.created_at).total_seconds()
+    if published is not None and published < settings.safe_publish_delay:
+        _warn(
+            f"authspec keys activate: {signing.kid} was published {published:.0f} s ago, less than the reload "
+            f"interval plus the JWKS cache lifetime ({settings.safe_publish_delay} s): instances or verifiers "
+            "that have not fetched it yet refuse its tokens until they do"
+        )
     return 0
 
 
