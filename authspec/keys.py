@@ -60,6 +60,13 @@ def format_instant(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _second(moment: datetime, *, up: bool = False) -> datetime:
+    """``moment`` on a whole second, as the file keeps it: rounded up for an activation (so a stored
+    delay is never shorter than asked), down otherwise."""
+    floor = moment.replace(microsecond=0)
+    return floor + timedelta(seconds=1) if up and floor != moment else floor
+
+
 def _instant(text: str, path: Path, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -176,7 +183,8 @@ class Keyring:
 
     @classmethod
     def generate(cls, now: datetime | None = None) -> Keyring:
-        return cls([SigningKey.generate(created_at=now, activates_at=now)])
+        at = None if now is None else _second(now)
+        return cls([SigningKey.generate(created_at=at, activates_at=at)])
 
     @classmethod
     def load(cls, path: Path) -> Keyring:
@@ -214,8 +222,10 @@ class Keyring:
     def rotated(self, *, now: datetime | None = None, delay: float = 0.0) -> Keyring:
         """A ring with a new key in front, signing ``delay`` seconds after ``now`` (at once without a
         ``now``); the old keys still verify, and the newest of them signs until then."""
-        activates = None if now is None else now + timedelta(seconds=delay)
-        return Keyring([SigningKey.generate(created_at=now, activates_at=activates), *self.keys])
+        if now is None:
+            return Keyring([SigningKey.generate(), *self.keys])
+        activates = _second(now + timedelta(seconds=delay), up=True)
+        return Keyring([SigningKey.generate(created_at=_second(now), activates_at=activates), *self.keys])
 
     def activated(self, kid: str | None, now: datetime) -> Keyring:
         """A ring whose newest key (or ``kid``) signs from ``now``; refused for an unknown key or one
@@ -226,7 +236,7 @@ class Keyring:
         if key.active_at(now):
             state = self.state(key, now)
             raise KeyringError(f"the key {key.kid} is already active ({state.value}); nothing to activate")
-        return Keyring([replace(k, activates_at=now) if k.kid == key.kid else k for k in self.keys])
+        return Keyring([replace(k, activates_at=_second(now)) if k.kid == key.kid else k for k in self.keys])
 
     def retired(self, keep: int = 1, now: datetime | None = None) -> Keyring:
         """A ring without its oldest keys, keeping the ``keep`` newest and never the key that signs

@@ -122,6 +122,12 @@ def test_retire_never_drops_the_signing_key_or_a_pending_one() -> None:
     assert [k.kid for k in ring.retired(keep=3, now=later).keys] == [pending.kid, signing.kid, old.kid]
 
 
+def test_the_schedule_is_kept_in_whole_seconds_and_a_delay_is_never_shortened() -> None:
+    now = T0 + timedelta(seconds=7, microseconds=250_000)
+    new = Keyring.generate(T0).rotated(now=now, delay=3).keys[0]
+    assert (new.created_at, new.activates_at) == (T0 + timedelta(seconds=7), T0 + timedelta(seconds=11))
+
+
 def test_the_default_publish_delay_is_the_reload_interval_plus_the_jwks_cache_lifetime() -> None:
     assert Settings().publish_delay == KEY_RELOAD_SECONDS + JWKS_MAX_AGE
     assert Settings(key_reload_interval=1).publish_delay == 1 + JWKS_MAX_AGE
