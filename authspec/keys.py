@@ -29,6 +29,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from authspec.clock import SystemClock
+
 ALGORITHM = "EdDSA"
 #: How long the JWK Set may be cached (its ``Cache-Control: max-age``), by instances' clients and proxies.
 JWKS_MAX_AGE = 300
@@ -56,15 +58,16 @@ def _b64url(data: bytes) -> str:
 
 
 def format_instant(moment: datetime) -> str:
-    """RFC 3339 UTC to the second, as the key file writes it: ``2026-12-04T19:00:00Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 UTC as the key file writes it: ``2026-12-04T19:00:00Z``, milliseconds when there are any
+    (``2026-12-04T19:00:00.250Z``)."""
+    moment = moment.astimezone(UTC)
+    millis = moment.microsecond // 1000
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{millis:03d}Z" if millis else "Z")
 
 
-def _second(moment: datetime, *, up: bool = False) -> datetime:
-    """``moment`` on a whole second, as the file keeps it: rounded up for an activation (so a stored
-    delay is never shorter than asked), down otherwise."""
-    floor = moment.replace(microsecond=0)
-    return floor + timedelta(seconds=1) if up and floor != moment else floor
+def _millisecond(moment: datetime) -> datetime:
+    """``moment`` as the file keeps it: to the millisecond (a delay loses under a millisecond)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _instant(text: str, path: Path, name: str) -> datetime:
@@ -158,7 +161,7 @@ class Keyring:
     @property
     def active(self) -> SigningKey:
         """The key that signs by the wall clock (commands and tests; services pass their clock's now)."""
-        return self.signing_key(datetime.now(UTC))
+        return self.signing_key(SystemClock().now())
 
     def state(self, key: SigningKey, now: datetime) -> KeyState:
         signing = self.signing_key(now)
@@ -183,7 +186,7 @@ class Keyring:
 
     @classmethod
     def generate(cls, now: datetime | None = None) -> Keyring:
-        at = None if now is None else _second(now)
+        at = None if now is None else _millisecond(now)
         return cls([SigningKey.generate(created_at=at, activates_at=at)])
 
     @classmethod
@@ -224,8 +227,8 @@ class Keyring:
         ``now``); the old keys still verify, and the newest of them signs until then."""
         if now is None:
             return Keyring([SigningKey.generate(), *self.keys])
-        activates = _second(now + timedelta(seconds=delay), up=True)
-        return Keyring([SigningKey.generate(created_at=_second(now), activates_at=activates), *self.keys])
+        activates = _millisecond(now + timedelta(seconds=delay))
+        return Keyring([SigningKey.generate(created_at=_millisecond(now), activates_at=activates), *self.keys])
 
     def activated(self, kid: str | None, now: datetime) -> Keyring:
         """A ring whose newest key (or ``kid``) signs from ``now``; refused for an unknown key or one
@@ -236,12 +239,12 @@ class Keyring:
         if key.active_at(now):
             state = self.state(key, now)
             raise KeyringError(f"the key {key.kid} is already active ({state.value}); nothing to activate")
-        return Keyring([replace(k, activates_at=_second(now)) if k.kid == key.kid else k for k in self.keys])
+        return Keyring([replace(k, activates_at=_millisecond(now)) if k.kid == key.kid else k for k in self.keys])
 
     def retired(self, keep: int = 1, now: datetime | None = None) -> Keyring:
         """A ring without its oldest keys, keeping the ``keep`` newest and never the key that signs
         at ``now`` (default: the wall clock) or one that will sign later."""
-        signing = self.keys.index(self.signing_key(now or datetime.now(UTC)))
+        signing = self.keys.index(self.signing_key(now or SystemClock().now()))
         return Keyring(self.keys[: max(1, keep, signing + 1)])
 
 

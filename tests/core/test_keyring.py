@@ -122,10 +122,16 @@ def test_retire_never_drops_the_signing_key_or_a_pending_one() -> None:
     assert [k.kid for k in ring.retired(keep=3, now=later).keys] == [pending.kid, signing.kid, old.kid]
 
 
-def test_the_schedule_is_kept_in_whole_seconds_and_a_delay_is_never_shortened() -> None:
-    now = T0 + timedelta(seconds=7, microseconds=250_000)
-    new = Keyring.generate(T0).rotated(now=now, delay=3).keys[0]
-    assert (new.created_at, new.activates_at) == (T0 + timedelta(seconds=7), T0 + timedelta(seconds=11))
+def test_the_schedule_is_kept_to_the_millisecond(tmp_path: Path) -> None:
+    now = T0 + timedelta(seconds=7, microseconds=250_900)
+    ring = Keyring.generate(T0).rotated(now=now, delay=3)
+    ring.save(tmp_path / "keys.pem")
+    assert (
+        "created=2026-12-04T18:00:07.250Z activates-at=2026-12-04T18:00:10.250Z" in (tmp_path / "keys.pem").read_text()
+    )
+    new = Keyring.load(tmp_path / "keys.pem").keys[0]
+    assert (new.created_at, new.activates_at) == (ring.keys[0].created_at, ring.keys[0].activates_at)
+    assert new.activates_at == T0 + timedelta(seconds=10, milliseconds=250)
 
 
 def test_the_default_publish_delay_is_the_reload_interval_plus_the_jwks_cache_lifetime() -> None:
