@@ -19,6 +19,7 @@ from authspec.keys import Keyring
 from authspec.settings import Settings
 from authspec.storage.keyfile import KeyfileError, retire, rotate
 from authspec.storage.secretfile import SecretFileError, read_secret, secret_path
+from tests.helpers import assert_error
 from tests.service.support import Api, data
 
 EMAIL = "ada@example.com"
@@ -91,6 +92,20 @@ def test_a_grace_window_replay_after_keys_rotate_and_retire_gets_the_same_succes
     started_later = make_api()
     assert data(started_later.refresh(login.refresh))["refreshToken"] == child["refreshToken"]
     data(started_later.refresh(child["refreshToken"]))  # no reuse was detected: the session lives on
+
+
+def test_a_grace_retry_after_the_secret_file_was_replaced_is_refused_without_revoking(
+    make_api: Callable[..., Api],
+) -> None:
+    one = make_api()
+    login = one.login(EMAIL)
+    child = data(one.refresh(login.refresh))
+    path = secret_path(one.settings)
+    path.unlink()
+    assert main(["secrets", "init", "--file", str(path)]) == 0
+    two = make_api()  # an instance started with the new secret
+    assert_error(two.refresh(login.refresh), 401, "invalid_refresh_token")
+    data(two.refresh(child["refreshToken"]))  # not treated as theft: the session lives on
 
 
 def test_a_dev_secret_is_generated_beside_the_database_once_the_start_succeeds(tmp_path: Path) -> None:
