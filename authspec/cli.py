@@ -272,7 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bundle)
 
     p = sub.add_parser("migrate", help="apply the database migrations (AUTHSPEC_DATABASE_URL)")
-    p.add_argument("--revision", default="head", help="target revision (default: head)")
+    p.add_argument(
+        "--revision",
+        default="head",
+        help="target revision: head (default), base or an id; one below the current revision downgrades",
+    )
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("keys", help="manage the access-token signing keys")

@@ -15,7 +15,7 @@ from authspec.keys import KeyringError
 from authspec.settings import Settings
 from authspec.storage.engine import Database, DatabaseUrlError
 from authspec.storage.keyfile import KeyfileError, key_path, load_keyring, retire, rotate
-from authspec.storage.migrate import current_revision, upgrade
+from authspec.storage.migrate import UnknownRevision, lineage, migrate_to
 
 
 def _say(message: str) -> None:
@@ -28,13 +28,12 @@ def _fail(command: str, message: str) -> int:
 
 
 def migrate(settings: Settings, target: str = "head") -> int:
-    """Apply the migrations up to ``target``."""
+    """Move the migrations up or down to ``target`` (``head``, ``base`` or a revision id)."""
 
     async def run() -> tuple[str | None, str | None]:
-        db = Database(settings.database_url, schema=settings.database_schema)
+        db = Database.from_settings(settings).for_migrations()
         try:
-            before = await current_revision(db)
-            return before, await upgrade(db, target)
+            return await migrate_to(db, target)
         finally:
             await db.dispose()
 
@@ -42,13 +41,38 @@ def migrate(settings: Settings, target: str = "head") -> int:
         before, after = asyncio.run(run())
     except DatabaseUrlError as exc:
         return _fail("migrate", str(exc))
+    except UnknownRevision as exc:
+        _fail("migrate", str(exc))
+        return 2
     except (ServiceUnavailable, OSError) as exc:
         return _fail("migrate", f"cannot reach the database ({type(exc.__cause__ or exc).__name__})")
     if before == after:
-        _say(f"authspec migrate: the database is at revision {after}; nothing to do")
-    else:
+        _say(f"authspec migrate: the database is already at revision {after or 'base'}; nothing to do")
+    elif after is not None and (before is None or lineage().index(after) > lineage().index(before)):
         _say(f"authspec migrate: upgraded the database from {before or 'empty'} to {after}")
+    else:
+        _say(f"authspec migrate: downgraded the database from {before} to {after or 'base'}")
     return 0
+
+
+def migrate_before_serving(settings: Settings) -> str | None:
+    """Bring the database to head once, before ``authspec serve`` starts its workers (None when done);
+    else the one-line reason. Silent: the service's own logs say that it started."""
+
+    async def run() -> None:
+        db = Database.from_settings(settings).for_migrations()
+        try:
+            await migrate_to(db, "head")
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(run())
+    except (DatabaseUrlError, UnknownRevision) as exc:
+        return str(exc)
+    except (ServiceUnavailable, OSError) as exc:
+        return f"cannot reach the database ({type(exc.__cause__ or exc).__name__})"
+    return None
 
 
 def keys_rotate(settings: Settings, path: Path | None) -> int:
