@@ -9,7 +9,9 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -22,8 +24,10 @@ pytestmark = [
     pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads the process tree from Linux's /proc"),
 ]
 
-#: Connections tried until both workers have answered one (the kernel picks the acceptor).
-MAX_CONNECTIONS = 200
+#: Connections tried until both workers have answered one (the kernel picks the acceptor), and
+#: how many clients make them at once.
+MAX_CONNECTIONS = 1000
+CLIENTS = 16
 
 
 def children(pid: int) -> set[int]:
@@ -98,6 +102,29 @@ def answered_by(port: int, workers: set[int]) -> int | None:
         return holder(workers, inode) if inode else None
 
 
+def answers_until_both(port: int, workers: set[int]) -> list[int]:
+    """The workers that answered connections made from several threads at once, until each of
+    ``workers`` has answered one (at most ``MAX_CONNECTIONS``). One at a time, the same idle worker
+    may win every accept; under concurrent load a busy worker leaves the next one to the other."""
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        while True:
+            with lock:
+                if set(seen) == workers or len(seen) >= MAX_CONNECTIONS:
+                    return
+            pid = answered_by(port, workers)
+            assert pid is not None, "no worker of the server holds the connection"
+            with lock:
+                seen.append(pid)
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        for done in [pool.submit(client) for _ in range(CLIENTS)]:
+            done.result()
+    return seen
+
+
 @pytest.fixture
 def two_workers(database: dict[str, str], key_file: Path, tmp_path: Path) -> Callable[..., ServerProcess]:
     def start(**overrides: str) -> ServerProcess:
@@ -119,11 +146,7 @@ def test_two_workers_answer_requests_from_two_processes_that_do_not_migrate(
     with two_workers(AUTHSPEC_WORKERS="1") as server:
         workers = workers_of(server.process.pid)
         assert len(workers) == 2, workers
-        seen: list[int] = []
-        while set(seen) != workers and len(seen) < MAX_CONNECTIONS:
-            pid = answered_by(server.port, workers)
-            assert pid is not None, "no worker of the server holds the connection"
-            seen.append(pid)
+        seen = answers_until_both(server.port, workers)
         assert set(seen) == workers
         print(f"both workers answered within {len(seen)} connection(s)")
         # The parent migrated before they started; each worker's settings turn it off.
