@@ -83,19 +83,20 @@ def _service_settings(command: str) -> Settings | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from authspec.storage.admin import migrate_before_serving, serve_preflight
+    from authspec.storage.admin import migrate_before_serving, migrates_before_serving, serve_preflight
 
     settings = _service_settings("serve")
     if settings is None:
         return 2
     problem = serve_preflight(settings)
     # Several workers: the checks and the migrations run once, here, before any worker starts.
-    if problem is None and settings.migrate_on_start:
+    migrate_first = problem is None and migrates_before_serving(settings)
+    if migrate_first:
         problem = migrate_before_serving(settings)
     if problem is not None:
         print(f"authspec serve: {problem}", file=sys.stderr)
         return 2
-    if settings.migrate_on_start:
+    if migrate_first:
         # uvicorn builds the app from its factory by name in each worker: migrated already, they skip it.
         os.environ["AUTHSPEC_MIGRATE_ON_START"] = "false"
     workers = args.workers or settings.workers  # the flag wins over AUTHSPEC_WORKERS

@@ -10,6 +10,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from authspec.errors import ServiceUnavailable
 from authspec.keys import KeyringError
 from authspec.settings import Settings
@@ -53,6 +55,15 @@ def migrate(settings: Settings, target: str = "head") -> int:
     else:
         _say(f"authspec migrate: downgraded the database from {before} to {after or 'base'}")
     return 0
+
+
+def migrates_before_serving(settings: Settings) -> bool:
+    """Whether ``authspec serve`` migrates once before its workers start: when migrations on start
+    are on, and the database outlives the process (not an in-memory SQLite, which each worker has
+    for itself and migrates itself)."""
+    url = make_url(settings.database_url)
+    in_memory = url.drivername.startswith("sqlite") and url.database in (None, "", ":memory:")
+    return settings.migrate_on_start and not in_memory
 
 
 def migrate_before_serving(settings: Settings) -> str | None:

@@ -13,8 +13,8 @@ getting a working connection (connecting, the pre-ping of a pooled one and its r
 waiting for a free one) by ``AUTHSPEC_DATABASE_CONNECT_TIMEOUT``, so a request to a blackholed
 database answers 503 within that time; each statement by ``AUTHSPEC_DATABASE_STATEMENT_TIMEOUT``,
 server-side (``statement_timeout``) and client-side (asyncpg's ``command_timeout``: an answer
-that never comes). Migrations run on a ``for_migrations`` copy without the statement timeout, since an index build or
-the wait for another instance's migration may rightly take longer.
+that never comes). Migrations run on a ``for_migrations`` copy without the statement timeout:
+an index build, or the wait for another instance's migration, may rightly take longer.
 """
 
 from __future__ import annotations

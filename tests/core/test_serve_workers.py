@@ -95,3 +95,11 @@ def test_a_bad_workers_setting_stops_serve_with_one_line_naming_it() -> None:
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("authspec serve: AUTHSPEC_WORKERS: "), done.stderr
+
+
+def test_serve_leaves_an_in_memory_database_to_each_worker_to_migrate(
+    recorded: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTHSPEC_DATABASE_URL", "sqlite:///:memory:")
+    assert cli.main(["serve"]) == 0
+    assert os.environ["AUTHSPEC_MIGRATE_ON_START"] == "true"  # the parent's copy would die with it
