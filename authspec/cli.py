@@ -26,7 +26,7 @@ MOCK_FACTORY = "authspec.mock.app:create_app"
 MOCK_PREFLIGHT = "authspec.mock.app:preflight"
 
 
-def _run_server(factory: str, host: str, port: int, log_level: str, command: str) -> int:
+def _run_server(factory: str, host: str, port: int, log_level: str, command: str, workers: int = 1) -> int:
     module = factory.partition(":")[0]
     if importlib.util.find_spec(module.partition(".")[0]) is None or importlib.util.find_spec(module) is None:
         print(f"authspec: {module} is not available in this installation", file=sys.stderr)
@@ -40,11 +40,16 @@ def _run_server(factory: str, host: str, port: int, log_level: str, command: str
     import uvicorn
 
     # lifespan="on": with "auto", a failing startup is swallowed and the server answers 500s.
+    # workers > 1: a supervisor binds the socket and each worker builds the app from the factory's name.
+    # loop/http "auto": uvloop and httptools (runtime dependencies) when installed, else asyncio and h11.
     uvicorn.run(
         factory,
         factory=True,
         host=host,
         port=port,
+        workers=workers,
+        loop="auto",
+        http="auto",
         lifespan="on",
         log_level=log_level,
         proxy_headers=False,  # authspec.clientip decides, from AUTHSPEC_TRUSTED_PROXIES only
@@ -78,16 +83,24 @@ def _service_settings(command: str) -> Settings | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from authspec.storage.admin import serve_preflight
+    from authspec.storage.admin import migrate_before_serving, migrates_before_serving, serve_preflight
 
     settings = _service_settings("serve")
     if settings is None:
         return 2
     problem = serve_preflight(settings)
+    # Several workers: the checks and the migrations run once, here, before any worker starts.
+    migrate_first = problem is None and migrates_before_serving(settings)
+    if migrate_first:
+        problem = migrate_before_serving(settings)
     if problem is not None:
         print(f"authspec serve: {problem}", file=sys.stderr)
         return 2
-    return _run_server(SERVICE_FACTORY, args.host, args.port, args.log_level, "serve")
+    if migrate_first:
+        # uvicorn builds the app from its factory by name in each worker: migrated already, they skip it.
+        os.environ["AUTHSPEC_MIGRATE_ON_START"] = "false"
+    workers = args.workers or settings.workers  # the flag wins over AUTHSPEC_WORKERS
+    return _run_server(SERVICE_FACTORY, args.host, args.port, args.log_level, "serve", workers=workers)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -249,6 +262,12 @@ def cmd_contract(args: argparse.Namespace) -> int:
     return code
 
 
+def _worker_count(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise argparse.ArgumentTypeError(f"expected a number of processes from 1 to 64, got {value!r}")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="authspec", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -262,6 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=port)
         p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
         p.set_defaults(func=func)
+        if name == "serve":
+            p.add_argument(
+                "--workers",
+                type=_worker_count,
+                default=None,
+                help="worker processes (default: AUTHSPEC_WORKERS, else 1)",
+            )
         if name == "mock":
             p.add_argument(
                 "--fixtures",
@@ -282,7 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bundle)
 
     p = sub.add_parser("migrate", help="apply the database migrations (AUTHSPEC_DATABASE_URL)")
-    p.add_argument("--revision", default="head", help="target revision (default: head)")
+    p.add_argument(
+        "--revision",
+        default="head",
+        help="target revision: head (default), base or an id; one below the current revision downgrades",
+    )
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("keys", help="manage the access-token signing keys")

@@ -74,6 +74,18 @@ class Settings(BaseSettings):
     database_schema: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     migrate_on_start: bool = True
 
+    # Several processes and instances (issue 12): uvicorn workers of `authspec serve` (--workers wins),
+    # the PostgreSQL pool per process, and the bounds on every wait for the database or Redis, in
+    # seconds: getting a working connection (connecting, a pooled one's pre-ping, a free one from the
+    # pool); a statement (PostgreSQL statement_timeout and the client's wait for an answer); a Redis
+    # connect or command. Past them: 503 service_unavailable.
+    workers: int = Field(default=1, ge=1, le=64)
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
+    database_connect_timeout: float = Field(default=5.0, gt=0, le=300)
+    database_statement_timeout: float = Field(default=5.0, gt=0, le=3600)
+    redis_timeout: float = Field(default=5.0, gt=0, le=300)
+
     # Origins whose pages may call the app (the real service answers none until they are listed;
     # "*" allows any, in dev only). The mock answers every origin unless this narrows it, and
     # answers none with mock_cors=false.

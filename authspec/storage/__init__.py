@@ -29,13 +29,23 @@ class Storage:
     @classmethod
     def open(cls, settings: Settings) -> Storage:
         """Build (without connecting) the storage the settings describe."""
-        db = Database(settings.database_url, schema=settings.database_schema)
-        redis = RedisRateLimiter.from_url(settings.redis_url) if settings.redis_url else None
+        db = Database.from_settings(settings)
+        redis = (
+            RedisRateLimiter.from_url(settings.redis_url, timeout=settings.redis_timeout)
+            if settings.redis_url
+            else None
+        )
         return cls(db=db, repository=SqlRepository(db), limiter=redis or SqlRateLimiter(db), redis=redis)
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:
-            await upgrade(self.db)
+            # Without the statement timeout: an index build or another instance's migration may take longer.
+            migrations = self.db.for_migrations()
+            try:
+                await upgrade(migrations)
+            finally:
+                if migrations is not self.db:
+                    await migrations.dispose()
         # Fail at start, not at the first request, when the database or Redis cannot be reached.
         await self.repository.ping()
         await self.limiter.ping()

@@ -11,13 +11,15 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from authspec.clock import Clock, SystemClock
 from authspec.errors import ServiceUnavailable
 from authspec.keys import Keyring, KeyringError, SigningKey, format_instant
 from authspec.settings import Settings
 from authspec.storage.engine import Database, DatabaseUrlError
 from authspec.storage.keyfile import KeyfileError, activate, key_path, load_keyring, retire, rotate
-from authspec.storage.migrate import current_revision, upgrade
+from authspec.storage.migrate import UnknownRevision, lineage, migrate_to
 from authspec.storage.secretfile import SecretFileError, init_secret_file, load_secret
 
 
@@ -35,13 +37,12 @@ def _fail(command: str, message: str) -> int:
 
 
 def migrate(settings: Settings, target: str = "head") -> int:
-    """Apply the migrations up to ``target``."""
+    """Move the migrations up or down to ``target`` (``head``, ``base`` or a revision id)."""
 
     async def run() -> tuple[str | None, str | None]:
-        db = Database(settings.database_url, schema=settings.database_schema)
+        db = Database.from_settings(settings).for_migrations()
         try:
-            before = await current_revision(db)
-            return before, await upgrade(db, target)
+            return await migrate_to(db, target)
         finally:
             await db.dispose()
 
@@ -49,13 +50,47 @@ def migrate(settings: Settings, target: str = "head") -> int:
         before, after = asyncio.run(run())
     except DatabaseUrlError as exc:
         return _fail("migrate", str(exc))
+    except UnknownRevision as exc:
+        _fail("migrate", str(exc))
+        return 2
     except (ServiceUnavailable, OSError) as exc:
         return _fail("migrate", f"cannot reach the database ({type(exc.__cause__ or exc).__name__})")
     if before == after:
-        _say(f"authspec migrate: the database is at revision {after}; nothing to do")
-    else:
+        _say(f"authspec migrate: the database is already at revision {after or 'base'}; nothing to do")
+    elif after is not None and (before is None or lineage().index(after) > lineage().index(before)):
         _say(f"authspec migrate: upgraded the database from {before or 'empty'} to {after}")
+    else:
+        _say(f"authspec migrate: downgraded the database from {before} to {after or 'base'}")
     return 0
+
+
+def migrates_before_serving(settings: Settings) -> bool:
+    """Whether ``authspec serve`` migrates once before its workers start: when migrations on start
+    are on, and the database outlives the process (not an in-memory SQLite, which each worker has
+    for itself and migrates itself)."""
+    url = make_url(settings.database_url)
+    in_memory = url.drivername.startswith("sqlite") and url.database in (None, "", ":memory:")
+    return settings.migrate_on_start and not in_memory
+
+
+def migrate_before_serving(settings: Settings) -> str | None:
+    """Bring the database to head once, before ``authspec serve`` starts its workers (None when done);
+    else the one-line reason. Silent: the service's own logs say that it started."""
+
+    async def run() -> None:
+        db = Database.from_settings(settings).for_migrations()
+        try:
+            await migrate_to(db, "head")
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(run())
+    except (DatabaseUrlError, UnknownRevision) as exc:
+        return str(exc)
+    except (ServiceUnavailable, OSError) as exc:
+        return f"cannot reach the database ({type(exc.__cause__ or exc).__name__})"
+    return None
 
 
 def _refuse(command: str, message: str) -> int:

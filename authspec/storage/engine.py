@@ -6,25 +6,37 @@ and its write transactions start with ``BEGIN IMMEDIATE`` (``Database.write``): 
 transaction that reads and then writes can fail with SQLITE_BUSY under concurrency instead of
 waiting. PostgreSQL runs at READ COMMITTED; the repository takes row locks where it must.
 ``AUTHSPEC_DATABASE_SCHEMA`` puts everything in one PostgreSQL schema (``search_path``). When
-the database itself fails (unreachable, locked too long), transactions raise
-``ServiceUnavailable`` (503) rather than an unexpected error (500).
+the database itself fails (unreachable, locked too long, a statement past its timeout, no
+connection free in the pool in time), transactions raise ``ServiceUnavailable`` (503) rather than
+an unexpected error (500). On PostgreSQL every wait is bounded (``Database.from_settings``):
+getting a working connection (connecting, the pre-ping of a pooled one and its replacement, or
+waiting for a free one) by ``AUTHSPEC_DATABASE_CONNECT_TIMEOUT``, so a request to a blackholed
+database answers 503 within that time; each statement by ``AUTHSPEC_DATABASE_STATEMENT_TIMEOUT``,
+server-side (``statement_timeout``) and client-side (asyncpg's ``command_timeout``: an answer
+that never comes). Migrations run on a ``for_migrations`` copy without the statement timeout:
+an index build, or the wait for another instance's migration, may rightly take longer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from authspec.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from authspec.settings import Settings
 
 log = logging.getLogger("authspec.storage")
 
@@ -61,10 +73,24 @@ def sqlite_path(database_url: str) -> Path | None:
 class Database:
     """An async engine plus the way to open read and write transactions on it."""
 
-    def __init__(self, database_url: str, *, schema: str | None = None, echo: bool = False) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        schema: str | None = None,
+        echo: bool = False,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        connect_timeout: float = 5.0,
+        statement_timeout: float | None = 5.0,
+    ) -> None:
         self.url = async_url(database_url)
         self.schema = schema
         self.dialect = "sqlite" if self.url.drivername.startswith("sqlite") else "postgresql"
+        self.echo = echo
+        self.connect_timeout = connect_timeout
+        self.statement_timeout = statement_timeout
+        self._late_closes: set[asyncio.Future[None]] = set()
         options: dict[str, Any] = {"echo": echo}
         if self.dialect == "sqlite":
             if self.url.database in (None, "", ":memory:"):
@@ -73,13 +99,53 @@ class Database:
                 Path(self.url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
             options["connect_args"] = {"timeout": 30}
         else:
-            options.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+            server_settings: dict[str, str] = {}
+            connect_args: dict[str, Any] = {"timeout": connect_timeout, "server_settings": server_settings}
             if schema:
-                options["connect_args"] = {"server_settings": {"search_path": schema}}
+                server_settings["search_path"] = schema
+            if statement_timeout is not None:
+                # The server cancels a statement past it; the client stops waiting for an answer that
+                # never comes (a blackholed connection) at the same bound. Either way: 503.
+                server_settings["statement_timeout"] = str(int(statement_timeout * 1000))
+                connect_args["command_timeout"] = statement_timeout
+            options.update(
+                pool_pre_ping=True,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_timeout=connect_timeout,
+                connect_args=connect_args,
+            )
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         if self.dialect == "sqlite":
             _sqlite_discipline(self.engine)
         self._writer = self.engine.execution_options(authspec_write=True)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        """The service's database: URL, schema, pool and timeouts as ``settings`` give them."""
+        return cls(
+            settings.database_url,
+            schema=settings.database_schema,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            connect_timeout=settings.database_connect_timeout,
+            statement_timeout=settings.database_statement_timeout,
+        )
+
+    def for_migrations(self) -> Database:
+        """A one-connection copy without a statement timeout, for migrations (self on in-memory SQLite,
+        whose data lives in this engine's one connection)."""
+        if self.dialect == "sqlite" and self.url.database in (None, "", ":memory:"):
+            return self
+        return Database(
+            self.url.render_as_string(hide_password=False),
+            schema=self.schema,
+            echo=self.echo,
+            pool_size=1,
+            max_overflow=0,
+            connect_timeout=self.connect_timeout,
+            statement_timeout=None,
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -91,27 +157,83 @@ class Database:
         READ COMMITTED; SQLite's WAL snapshot lasts the transaction), but two statements on
         PostgreSQL may see different commits: a read whose parts must agree is one statement."""
         try:
-            async with self.engine.begin() as conn:
+            async with self._transaction(self.engine) as conn:
                 yield conn
-        except _UNAVAILABLE as exc:
+        except (*_UNAVAILABLE, DBAPIError) as exc:
+            if not _is_unavailable(exc):
+                raise
             raise _unavailable(exc) from exc
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction; on SQLite it holds the write lock from its first statement."""
         try:
-            async with self._writer.begin() as conn:
+            async with self._transaction(self._writer) as conn:
                 yield conn
-        except _UNAVAILABLE as exc:
+        except (*_UNAVAILABLE, DBAPIError) as exc:
+            if not _is_unavailable(exc):
+                raise
             raise _unavailable(exc) from exc
+
+    @asynccontextmanager
+    async def _transaction(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+        """``engine.begin()``, with getting the connection bounded on PostgreSQL (TimeoutError past it)."""
+        conn = await self._connect(engine)
+        try:
+            async with conn.begin():
+                yield conn
+        finally:
+            await conn.close()
+
+    async def _connect(self, engine: AsyncEngine) -> AsyncConnection:
+        conn = engine.connect()
+        if self.is_sqlite:
+            return await conn.start()
+        # Its own task, so that on time-out the request answers at once: cancelling a checkout whose
+        # pre-ping hangs makes asyncpg close that connection, which may take as long again.
+        checkout = asyncio.ensure_future(conn.start())
+        try:
+            done, _ = await asyncio.wait({checkout}, timeout=self.connect_timeout)
+        except asyncio.CancelledError:
+            self._abandon(checkout)
+            raise
+        if checkout in done:
+            return checkout.result()
+        self._abandon(checkout)
+        raise TimeoutError(f"no database connection within {self.connect_timeout} s")
+
+    def _abandon(self, checkout: asyncio.Future[AsyncConnection]) -> None:
+        """Cancel a checkout its caller gave up on; return its connection should it get one after all."""
+        checkout.cancel()
+
+        def release(done: asyncio.Future[AsyncConnection]) -> None:
+            if done.cancelled() or done.exception() is not None:
+                return
+            closing = asyncio.ensure_future(done.result().close())
+            self._late_closes.add(closing)
+            closing.add_done_callback(self._late_closes.discard)
+
+        checkout.add_done_callback(release)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
 
 
 #: Failures of the database itself (unreachable, locked past the busy timeout, connection lost),
-#: as opposed to a statement's own failure: they answer 503 instead of 500.
-_UNAVAILABLE = (OperationalError, InterfaceError, OSError, TimeoutError)
+#: as opposed to a statement's own failure: they answer 503 instead of 500. ``PoolTimeout``: no
+#: connection came free in the pool within its timeout.
+_UNAVAILABLE = (OperationalError, InterfaceError, OSError, TimeoutError, PoolTimeout)
+#: SQLSTATE classes of a PostgreSQL that is there but cannot serve now: connection exception (08),
+#: insufficient resources (53, e.g. too many connections), operator intervention (57: a statement
+#: past ``statement_timeout`` is 57014, a server shutting down 57P01), system error (58).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57", "58")
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, _UNAVAILABLE):
+        return True
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATES
 
 
 def _unavailable(exc: BaseException) -> ServiceUnavailable:

@@ -3,20 +3,28 @@
 Both count fixed windows keyed by a string, shared by every worker and instance (never process
 memory). The database one is a single ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, atomic
 on SQLite and PostgreSQL, and follows the injected clock. The Redis one is a Lua script (INCR and
-PEXPIRE in one step) and follows Redis's own clock.
+PEXPIRE in one step) and follows Redis's own clock; its connect and every command are bounded
+(``AUTHSPEC_REDIS_TIMEOUT``), and a Redis that cannot be reached or answers too late raises
+``ServiceUnavailable`` (503), never an unexpected error (500).
 """
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case
 
+from authspec.errors import ServiceUnavailable
 from authspec.storage.engine import Database
 from authspec.storage.repository import upsert
 from authspec.storage.tables import rate_limits
+
+log = logging.getLogger("authspec.storage")
 
 
 class SqlRateLimiter:
@@ -64,19 +72,37 @@ class RedisRateLimiter:
         self._script = client.register_script(_HIT)
 
     @classmethod
-    def from_url(cls, url: str) -> RedisRateLimiter:
+    def from_url(cls, url: str, *, timeout: float = 5.0) -> RedisRateLimiter:
         import redis.asyncio
 
-        return cls(redis.asyncio.Redis.from_url(url))
+        return cls(redis.asyncio.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout))
+
+    @asynccontextmanager
+    async def _unavailable_as_503(self) -> AsyncIterator[None]:
+        import redis.exceptions
+
+        try:
+            yield
+        except (
+            redis.exceptions.ConnectionError,  # refused, reset, closed; BusyLoadingError too
+            redis.exceptions.TimeoutError,
+            redis.exceptions.ReadOnlyError,  # a replica after a failover
+            OSError,
+            TimeoutError,
+        ) as exc:
+            log.error("Redis is unavailable", extra={"event": "redis.unavailable", "error": type(exc).__name__})
+            raise ServiceUnavailable("The rate-limit store is unavailable; try again shortly") from exc
 
     async def hit(self, key: str, *, limit: int, window: int, now: datetime) -> int:
-        count, ttl_ms = await self._script(keys=[self.prefix + key], args=[window * 1000])
+        async with self._unavailable_as_503():
+            count, ttl_ms = await self._script(keys=[self.prefix + key], args=[window * 1000])
         if int(count) <= limit:
             return 0
         return max(1, math.ceil(int(ttl_ms) / 1000))
 
     async def ping(self) -> None:
-        await self.client.ping()
+        async with self._unavailable_as_503():
+            await self.client.ping()
 
     async def close(self) -> None:
         await self.client.aclose()
