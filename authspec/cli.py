@@ -64,17 +64,16 @@ def _unresolved(command: str) -> list[str]:
 
 
 def _service_settings(command: str) -> Settings | None:
-    """The service's settings from the environment, or None after printing why they are invalid."""
-    from pydantic import ValidationError
+    """The service's settings from the environment, or None after printing why they are invalid.
 
-    from authspec.settings import describe_errors
+    Also said here, one line each: an ``AUTHSPEC_*`` variable nothing reads (refused in prod, a
+    warning in dev; ``authspec.startup``)."""
+    from authspec.startup import read_settings
 
-    try:
-        return Settings()
-    except ValidationError as exc:
-        for line in describe_errors(exc):
-            print(f"authspec {command}: {line}", file=sys.stderr)
-        return None
+    settings, lines = read_settings()
+    for line in lines:
+        print(f"authspec {command}: {line}", file=sys.stderr)
+    return settings
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -87,12 +86,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"authspec serve: {problem}", file=sys.stderr)
         return 2
+    _warn_exposure("serve", args.host, settings)
     return _run_server(SERVICE_FACTORY, args.host, args.port, args.log_level, "serve")
+
+
+def _warn_exposure(command: str, host: str, settings: Settings) -> None:
+    from authspec.startup import exposure_warning
+
+    warning = exposure_warning(command, host, settings)
+    if warning is not None:
+        print(f"authspec {command}: {warning}", file=sys.stderr)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from authspec.storage.admin import migrate
-
     settings = _service_settings("migrate")
     return 2 if settings is None else migrate(settings, args.revision)
 
@@ -131,6 +138,7 @@ def cmd_mock(args: argparse.Namespace) -> int:
         if problem is not None:
             print(f"authspec mock: {problem}", file=sys.stderr)
             return 2
+    _warn_exposure("mock", args.host, settings)
     return _run_server(MOCK_FACTORY, args.host, args.port, args.log_level, "mock")
 
 
