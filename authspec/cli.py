@@ -100,8 +100,16 @@ def _warn_exposure(command: str, host: str, settings: Settings) -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from authspec.storage.admin import migrate
+    from authspec.storage.preflight import storage_problem
+
     settings = _service_settings("migrate")
-    return 2 if settings is None else migrate(settings, args.revision)
+    if settings is None:
+        return 2
+    problem = storage_problem(settings, redis=False)  # reachable, at a revision this code knows
+    if problem is not None:
+        print(f"authspec migrate: {problem}", file=sys.stderr)
+        return 2
+    return migrate(settings, args.revision)
 
 
 def cmd_keys(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from authspec.settings import Settings
 from authspec.storage.engine import Database, DatabaseUrlError
 from authspec.storage.keyfile import KeyfileError, key_path, load_keyring, retire, rotate
 from authspec.storage.migrate import current_revision, upgrade
+from authspec.storage.preflight import storage_problem
 
 
 def _say(message: str) -> None:
@@ -77,9 +78,8 @@ def serve_preflight(settings: Settings) -> str | None:
     """Why the service cannot start with these settings (None when it can): caught before uvicorn
     starts, so the operator reads one clear line instead of a traceback."""
     try:
-        Database(settings.database_url, schema=settings.database_schema)
         if settings.env == "prod":
             load_keyring(settings)
     except (DatabaseUrlError, KeyfileError) as exc:
         return str(exc)
-    return None
+    return storage_problem(settings)  # the database (reachable, at a known revision) and Redis
