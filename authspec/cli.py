@@ -105,7 +105,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _service_settings("migrate")
     if settings is None:
         return 2
-    problem = storage_problem(settings, redis=False)  # reachable, at a revision this code knows
+    problem = storage_problem(settings, serving=False)  # reachable, at a revision this code knows
     if problem is not None:
         print(f"authspec migrate: {problem}", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ import asyncio
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -36,10 +36,15 @@ def mask_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "(unparseable URL)"
-    if parts.password is None:
-        return url
-    user, _, host = parts.netloc.rpartition("@")
-    return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}"))
+    if parts.password is None and "password=" not in parts.query:
+        return url  # as written (urlunsplit would turn sqlite:///a.db into sqlite:/a.db)
+    if parts.password is not None:
+        user, _, host = parts.netloc.rpartition("@")
+        parts = parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}")
+    if "password=" in parts.query:  # libpq's postgresql://host/db?password=...
+        query = [(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        parts = parts._replace(query=urlencode(query, safe="*"))
+    return urlunsplit(parts)
 
 
 def _reason(exc: BaseException) -> str:
@@ -57,10 +62,11 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def storage_problem(settings: Settings, *, redis: bool = True) -> str | None:
+def storage_problem(settings: Settings, *, serving: bool = True) -> str | None:
     """Why the storage of ``settings`` cannot be used (one line naming the setting), or None.
 
-    ``redis=False`` skips Redis (``authspec migrate`` does not use it)."""
+    ``serving`` (``authspec serve``) also pings Redis and, with ``AUTHSPEC_MIGRATE_ON_START=false``,
+    wants the database migrated already; ``authspec migrate`` (``serving=False``) needs neither."""
     try:
         db = Database(settings.database_url, schema=settings.database_schema)
     except DatabaseUrlError as exc:
@@ -69,13 +75,13 @@ def storage_problem(settings: Settings, *, redis: bool = True) -> str | None:
         path = (sqlite_path(settings.database_url) or Path()).expanduser().resolve()
         where = "" if path.parent.is_dir() else f" in {path.parent}, which cannot be made a folder"
         return f"AUTHSPEC_DATABASE_URL: cannot create the SQLite database {path}{where} ({_reason(exc)})"
-    problem = asyncio.run(_check_database(db, settings))
-    if problem is None and redis and settings.redis_url:
+    problem = asyncio.run(_check_database(db, settings, migrated=serving and not settings.migrate_on_start))
+    if problem is None and serving and settings.redis_url:
         problem = asyncio.run(_check_redis(settings.redis_url))
     return problem
 
 
-async def _check_database(db: Database, settings: Settings) -> str | None:
+async def _check_database(db: Database, settings: Settings, *, migrated: bool) -> str | None:
     where = mask_url(settings.database_url)
     try:
         async with asyncio.timeout(PREFLIGHT_SECONDS), db.engine.connect() as conn:
@@ -94,13 +100,21 @@ async def _check_database(db: Database, settings: Settings) -> str | None:
         return f"AUTHSPEC_DATABASE_URL: cannot reach the database at {where} ({_reason(exc)})"
     finally:
         await db.dispose()
-    known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    scripts = ScriptDirectory.from_config(alembic_config())
+    known = {script.revision for script in scripts.walk_revisions()}
     unknown = sorted(str(head) for head in heads if head not in known)
     if unknown:
         return (
             f"AUTHSPEC_DATABASE_URL: the database at {where} is at migration revision {', '.join(unknown)}, "
             f"which this version of authspec does not know (migrated by a newer version?); "
             f"it knows {', '.join(sorted(known))}"
+        )
+    head = scripts.get_current_head()
+    if migrated and set(heads) != {head}:
+        state = f"at revision {', '.join(sorted(str(h) for h in heads))}" if heads else "not migrated"
+        return (
+            f"AUTHSPEC_MIGRATE_ON_START=false and the database at {where} is {state} (this version needs "
+            f"{head}): run `authspec migrate` first"
         )
     return None
 

@@ -6,6 +6,7 @@ traceback, no password); and a first start creates the SQLite files owner-only."
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -55,6 +56,10 @@ def test_a_password_is_masked_in_urls() -> None:
     assert mask_url("redis://:pw@cache:6379/0") == "redis://:***@cache:6379/0"
     assert mask_url("postgresql://ada@db/x") == "postgresql://ada@db/x"
     assert mask_url("sqlite:///a.db") == "sqlite:///a.db"
+    assert mask_url("postgresql://ada:p@ss@db/x") == "postgresql://ada:***@db/x"
+    assert mask_url("postgresql://db/x?user=ada&password=pw&sslmode=require") == (
+        "postgresql://db/x?user=ada&password=***&sslmode=require"
+    )
 
 
 @KINDS
@@ -194,3 +199,58 @@ def test_a_first_start_creates_the_sqlite_files_owner_only(tmp_path: Path) -> No
         "authspec.db-shm": 0o600,
     }
     assert "warning" not in log.read_text()  # on loopback, nothing to warn about
+
+
+def test_serve_without_migrations_on_start_wants_a_migrated_database(tmp_path: Path) -> None:
+    from authspec.storage.migrate import head_revision
+
+    database = f"sqlite:///{tmp_path / 'a.db'}"
+    line = refused("serve", tmp_path, AUTHSPEC_DATABASE_URL=database, AUTHSPEC_MIGRATE_ON_START="false")
+    assert line == (
+        f"AUTHSPEC_MIGRATE_ON_START=false and the database at {database} is not migrated (this version needs "
+        f"{head_revision()}): run `authspec migrate` first"
+    )
+
+
+def test_a_migrated_database_passes_without_migrations_on_start(tmp_path: Path) -> None:
+    from authspec.settings import Settings
+    from authspec.storage.engine import Database
+    from authspec.storage.migrate import upgrade
+    from authspec.storage.preflight import storage_problem
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    settings = Settings(database_url=url, migrate_on_start=False)
+    assert storage_problem(settings, serving=False) is None  # migrate itself needs nothing migrated
+    assert storage_problem(settings) is not None
+    db = Database(url)
+    asyncio.run(upgrade(db))
+    asyncio.run(db.dispose())
+    assert storage_problem(settings) is None
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback port that accepts connections and never says a word (a blackholed server)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener.getsockname()[1]
+
+
+@pytest.mark.parametrize("setting", ["AUTHSPEC_DATABASE_URL", "AUTHSPEC_REDIS_URL"])
+def test_a_server_that_never_answers_is_one_line_once_the_check_gives_up(
+    setting: str, silent_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from authspec.settings import Settings
+    from authspec.storage import preflight
+
+    monkeypatch.setattr(preflight, "PREFLIGHT_SECONDS", 1.0)
+    if setting == "AUTHSPEC_DATABASE_URL":
+        settings = Settings(database_url=f"postgresql://ada:{PASSWORD}@127.0.0.1:{silent_port}/authspec")
+        expected = f"cannot reach the database at postgresql://ada:***@127.0.0.1:{silent_port}/authspec"
+    else:
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'a.db'}", redis_url=f"redis://127.0.0.1:{silent_port}/0"
+        )
+        expected = f"cannot reach Redis at redis://127.0.0.1:{silent_port}/0"
+    assert preflight.storage_problem(settings) == f"{setting}: {expected} (no answer within 1 s)"
