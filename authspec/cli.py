@@ -47,7 +47,7 @@ def _run_server(factory: str, host: str, port: int, log_level: str, command: str
         port=port,
         lifespan="on",
         log_level=log_level,
-        proxy_headers=False,
+        proxy_headers=False,  # authspec.clientip decides, from AUTHSPEC_TRUSTED_PROXIES only
         timeout_graceful_shutdown=10,
     )
     return 0

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from authspec.clientip import Network, parse_trusted_proxies
 from authspec.cors import ANY_ORIGIN, normalise_origin
 from authspec.servers import normalise_base_url
 
@@ -108,6 +109,17 @@ class Settings(BaseSettings):
     mock_url: str | None = None
     max_body_bytes: int = Field(default=65_536, ge=1)
     validate_responses: bool = True
+
+    # Client IP behind reverse proxies (authspec.clientip): the peers whose X-Forwarded-For /
+    # Forwarded are honoured, comma-separated IPs and CIDRs; none by default (the peer is the client).
+    trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = ()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_trusted_proxies(cls, value: object) -> object:
+        if isinstance(value, str | list | tuple):
+            return parse_trusted_proxies(value)
+        return value
 
     # The mock (`authspec mock`): its users (YAML or JSON; the shipped set when unset), and an
     # optional fixed 6-digit code accepted besides the emailed one, for demos (off by default).

@@ -474,7 +474,10 @@ export interface components {
             createdAt: components["schemas"]["Timestamp"];
             lastActiveAt: components["schemas"]["Timestamp"];
             expiresAt: components["schemas"]["Timestamp"];
-            /** @example 203.0.113.7 */
+            /**
+             * @description The client's IP address when the session started: the connection's peer or, when that peer is a trusted reverse proxy, the client it forwarded (X-Forwarded-For or Forwarded).
+             * @example 203.0.113.7
+             */
             ip: string | null;
             /** @example Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 */
             userAgent: string | null;
