@@ -69,17 +69,16 @@ def _unresolved(command: str) -> list[str]:
 
 
 def _service_settings(command: str) -> Settings | None:
-    """The service's settings from the environment, or None after printing why they are invalid."""
-    from pydantic import ValidationError
+    """The service's settings from the environment, or None after printing why they are invalid.
 
-    from authspec.settings import describe_errors
+    Also said here, one line each: an ``AUTHSPEC_*`` variable nothing reads (refused in prod, a
+    warning in dev; ``authspec.startup``)."""
+    from authspec.startup import read_settings
 
-    try:
-        return Settings()
-    except ValidationError as exc:
-        for line in describe_errors(exc):
-            print(f"authspec {command}: {line}", file=sys.stderr)
-        return None
+    settings, lines = read_settings()
+    for line in lines:
+        print(f"authspec {command}: {line}", file=sys.stderr)
+    return settings
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -96,6 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"authspec serve: {problem}", file=sys.stderr)
         return 2
+    _warn_exposure("serve", args.host, settings)
     if migrate_first:
         # uvicorn builds the app from its factory by name in each worker: migrated already, they skip it.
         os.environ["AUTHSPEC_MIGRATE_ON_START"] = "false"
@@ -103,11 +103,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return _run_server(SERVICE_FACTORY, args.host, args.port, args.log_level, "serve", workers=workers)
 
 
+def _warn_exposure(command: str, host: str, settings: Settings) -> None:
+    from authspec.startup import exposure_warning
+
+    warning = exposure_warning(command, host, settings)
+    if warning is not None:
+        print(f"authspec {command}: {warning}", file=sys.stderr)
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     from authspec.storage.admin import migrate
+    from authspec.storage.preflight import storage_problem
 
     settings = _service_settings("migrate")
-    return 2 if settings is None else migrate(settings, args.revision)
+    if settings is None:
+        return 2
+    problem = storage_problem(settings, serving=False)  # reachable, at a revision this code knows
+    if problem is not None:
+        print(f"authspec migrate: {problem}", file=sys.stderr)
+        return 2
+    return migrate(settings, args.revision)
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -154,6 +169,7 @@ def cmd_mock(args: argparse.Namespace) -> int:
         if problem is not None:
             print(f"authspec mock: {problem}", file=sys.stderr)
             return 2
+    _warn_exposure("mock", args.host, settings)
     return _run_server(MOCK_FACTORY, args.host, args.port, args.log_level, "mock")
 
 

@@ -9,8 +9,10 @@ refuse what is only safe on a laptop (generated signing keys).
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -20,16 +22,40 @@ from authspec.cors import ANY_ORIGIN, normalise_origin
 from authspec.keys import JWKS_MAX_AGE, KEY_RELOAD_SECONDS
 from authspec.servers import normalise_base_url
 
+ENV_PREFIX = "AUTHSPEC_"
+#: The schemes redis-py connects with (``AUTHSPEC_REDIS_URL``).
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
-def describe_errors(exc: ValidationError) -> list[str]:
-    """One line per problem of ``exc``, each naming the setting (``AUTHSPEC_ACCESS_TTL: ...``)."""
+
+def env_names(field: str) -> tuple[str, ...]:
+    """The environment variables that set ``field`` of Settings: ``AUTHSPEC_<FIELD>``, or its
+    ``validation_alias`` names (an ``AliasChoices`` gives several), upper-cased."""
+    info = Settings.model_fields[field]
+    alias = info.validation_alias or info.alias
+    if alias is None:
+        return (f"{ENV_PREFIX}{field.upper()}",)
+    choices: list[Any] = getattr(alias, "choices", [alias])  # AliasChoices, else one str or AliasPath
+    return tuple(str(getattr(choice, "path", [choice])[0]).upper() for choice in choices)
+
+
+def describe_errors(exc: ValidationError, environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per problem of ``exc``, each naming the setting (``AUTHSPEC_ACCESS_TTL: ...``).
+
+    A field with aliases is named by the alias set in ``environ`` (default: the process's), so
+    the line names the variable the operator wrote. Values are never echoed (secrets)."""
+    present = {name.upper() for name in (os.environ if environ is None else environ)}
+    fields = {key.upper(): field for field in Settings.model_fields for key in (field, *env_names(field))}
     lines = []
     for error in exc.errors():
-        message = str(error["msg"]).removeprefix("Value error, ")
-        field = str(error["loc"][0]) if error["loc"] else ""
-        name = f"AUTHSPEC_{field.upper()}"
-        if field and not message.startswith(name):
-            message = f"{name}: {message}"
+        message = " ".join(str(error["msg"]).removeprefix("Value error, ").split())
+        key = str(error["loc"][0]).upper() if error["loc"] else ""
+        if key in fields:
+            names = env_names(fields[key])
+            key = next((name for name in names if name in present), names[0])
+        elif key and not key.startswith(ENV_PREFIX):
+            key = f"{ENV_PREFIX}{key}"
+        if key and not message.startswith(key):
+            message = f"{key}: {message}"
         lines.append(message)
     return lines
 
@@ -176,3 +202,56 @@ class Settings(BaseSettings):
                 "with `authspec secrets init --file PATH` and give every instance the same file"
             )
         return self
+
+    # -- Settings that fail loudly (issue 12): values checked when read, each error naming its variable.
+    @field_validator("redis_url", mode="after")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # AUTHSPEC_REDIS_URL= (empty) is unset: limits stay in the database
+        scheme = value.partition("://")[0].lower() if "://" in value else ""
+        if scheme not in REDIS_SCHEMES:
+            given = f"scheme {scheme!r}" if scheme else "no scheme"
+            raise ValueError(
+                f"AUTHSPEC_REDIS_URL is not a Redis URL ({given}); use redis://host:port/db, rediss://... or unix:///path"
+            )
+        from redis.asyncio.connection import parse_url
+
+        try:
+            parse_url(value)
+        except ValueError as exc:  # redis-py's messages name the part, never the password
+            raise ValueError(f"AUTHSPEC_REDIS_URL is not a usable Redis URL: {exc}") from None
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_empty_paths(cls, value: Any, info: ValidationInfo) -> Any:
+        # Path("") is the working directory: an empty AUTHSPEC_*_FILE is a template left unfilled.
+        annotation = cls.model_fields[str(info.field_name)].annotation
+        if value == "" and (annotation is Path or Path in get_args(annotation)):
+            raise ValueError(f"{env_names(str(info.field_name))[0]} is empty; name a file, or unset it")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _check_paths_and_secrets(cls, value: Any, info: ValidationInfo) -> Any:
+        name = env_names(str(info.field_name))[0]
+        if isinstance(value, Path) and value.is_dir():
+            raise ValueError(f"{name} names a directory ({value}); name a file")
+        if isinstance(value, SecretStr) and any(ord(c) < 32 or ord(c) == 127 for c in value.get_secret_value()):
+            raise ValueError(
+                f"{name} contains a control character (a carriage return from an env file with Windows line "
+                "endings?); the value is not shown"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _require_explicit_database_in_prod(self) -> Settings:
+        if self.env == "prod" and "database_url" not in self.model_fields_set:
+            raise ValueError(
+                "AUTHSPEC_DATABASE_URL must be set when AUTHSPEC_ENV=prod; the default, a SQLite file "
+                "relative to the working directory (sqlite:///authspec.db), is for development"
+            )
+        return self
+
+    # -- end of the checks of issue 12's "settings that fail loudly".

@@ -21,6 +21,7 @@ from authspec.storage.engine import Database, DatabaseUrlError
 from authspec.storage.keyfile import KeyfileError, activate, key_path, load_keyring, retire, rotate
 from authspec.storage.migrate import UnknownRevision, lineage, migrate_to
 from authspec.storage.secretfile import SecretFileError, init_secret_file, load_secret
+from authspec.storage.preflight import storage_problem
 
 
 def _say(message: str) -> None:
@@ -207,10 +208,9 @@ def serve_preflight(settings: Settings) -> str | None:
     """Why the service cannot start with these settings (None when it can): caught before uvicorn
     starts, so the operator reads one clear line instead of a traceback."""
     try:
-        Database(settings.database_url, schema=settings.database_schema)
         if settings.env == "prod":
             load_keyring(settings)
             load_secret(settings)
     except (DatabaseUrlError, KeyfileError, SecretFileError) as exc:
         return str(exc)
-    return None
+    return storage_problem(settings)  # the database (reachable, at a known revision) and Redis

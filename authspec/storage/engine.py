@@ -1,8 +1,8 @@
 """Database engines: URLs, drivers and the transaction discipline of each backend.
 
 ``sqlite:///path`` and ``postgresql://...`` (the forms settings use) become
-``sqlite+aiosqlite`` and ``postgresql+asyncpg``. SQLite runs in WAL mode with a busy timeout,
-and its write transactions start with ``BEGIN IMMEDIATE`` (``Database.write``): a deferred
+``sqlite+aiosqlite`` and ``postgresql+asyncpg``. SQLite files are created 0600 and run in WAL
+mode with a busy timeout, and its write transactions start with ``BEGIN IMMEDIATE`` (``Database.write``): a deferred
 transaction that reads and then writes can fail with SQLITE_BUSY under concurrency instead of
 waiting. PostgreSQL runs at READ COMMITTED; the repository takes row locks where it must.
 ``AUTHSPEC_DATABASE_SCHEMA`` puts everything in one PostgreSQL schema (``search_path``). When
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -96,7 +97,9 @@ class Database:
             if self.url.database in (None, "", ":memory:"):
                 options.update(poolclass=StaticPool)
             else:
-                Path(self.url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+                path = Path(self.url.database).expanduser().resolve()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _create_private(path)
             options["connect_args"] = {"timeout": 30}
         else:
             server_settings: dict[str, str] = {}
@@ -239,6 +242,16 @@ def _is_unavailable(exc: BaseException) -> bool:
 def _unavailable(exc: BaseException) -> ServiceUnavailable:
     log.error("the database is unavailable", extra={"event": "storage.unavailable", "error": type(exc).__name__})
     return ServiceUnavailable("The database is unavailable; try again shortly")
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file owner-only (0600) before SQLite does; SQLite gives its -wal and -shm
+    files the database file's mode, so all three hold the sessions away from other local users.
+    An existing file is left as it is."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def _sqlite_discipline(engine: AsyncEngine) -> None:

@@ -63,14 +63,14 @@ def example_settings() -> dict[str, str]:
 def procfile() -> dict[str, str]:
     """``deploy/Procfile``'s processes: name → command line."""
     lines = (DEPLOY / "Procfile").read_text().splitlines()
-    return dict(
-        (name.strip(), command.strip())
+    return {
+        name.strip(): command.strip()
         for name, _, command in (line.partition(":") for line in lines if line.strip() and not line.startswith("#"))
-    )
+    }
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - this interpreter running authspec
+    return subprocess.run(
         [sys.executable, "-m", "authspec.cli", *args], env=env, capture_output=True, text=True, timeout=60, check=False
     )
 
@@ -175,13 +175,19 @@ def test_each_client_behind_the_proxy_has_its_own_budget_and_session_ip(deployme
     with deployment.client() as first, deployment.client() as second:
         spoof = {"X-Forwarded-For": "198.51.100.7"}  # nginx replaces it with the address it saw
         answers = [
-            first.post(f"{deployment.api}/auth/email/request-code", json={"email": f"b{n}-{uuid.uuid4().hex[:8]}@example.com"}, headers=spoof)
+            first.post(
+                f"{deployment.api}/auth/email/request-code",
+                json={"email": f"b{n}-{uuid.uuid4().hex[:8]}@example.com"},
+                headers=spoof,
+            )
             for n in range(CODE_IP_LIMIT + 1)
         ]
         assert [a.status_code for a in answers] == [200] * CODE_IP_LIMIT + [429]
         assert answers[-1].json()["errorCode"] == "rate_limited"
         tokens = login(deployment.api, deployment.mailbox, f"own-{uuid.uuid4().hex[:8]}@example.com", client=second)
-        listed = second.get(f"{deployment.api}/auth/sessions", headers={"Authorization": f"Bearer {tokens['accessToken']}"})
+        listed = second.get(
+            f"{deployment.api}/auth/sessions", headers={"Authorization": f"Bearer {tokens['accessToken']}"}
+        )
         assert listed.status_code == 200, listed.text
         assert [s["ip"] for s in listed.json()["data"]["sessions"]] == [second.address]  # type: ignore[attr-defined]
 
@@ -202,7 +208,9 @@ def test_a_key_rotation_under_load_refuses_no_token(deployment: Deployment) -> N
                 tokens = refreshed.json()["data"]["tokens"]
                 kids.append(kid_of(tokens["accessToken"]))
                 for _ in range(2):  # both instances, most likely: nginx balances round-robin
-                    me = http.get(f"{deployment.api}/auth/me", headers={"Authorization": f"Bearer {tokens['accessToken']}"})
+                    me = http.get(
+                        f"{deployment.api}/auth/me", headers={"Authorization": f"Bearer {tokens['accessToken']}"}
+                    )
                     statuses[me.status_code] += 1
 
     workers = [threading.Thread(target=traffic) for _ in range(4)]

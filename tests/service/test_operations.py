@@ -70,7 +70,7 @@ def test_migrate_command_without_a_database(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AUTHSPEC_DATABASE_URL", f"postgresql://nobody@127.0.0.1:{free_port()}/none")
-    assert main(["migrate"]) == 1
+    assert main(["migrate"]) == 2
     assert "cannot reach the database" in capsys.readouterr().err
 
 

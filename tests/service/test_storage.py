@@ -89,7 +89,7 @@ def test_migrate_command(target: Target, monkeypatch: pytest.MonkeyPatch, capsys
 
 def test_migrate_command_with_a_bad_url(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("AUTHSPEC_DATABASE_URL", "mysql://localhost/x")
-    assert main(["migrate"]) == 1
+    assert main(["migrate"]) == 2
     assert "unsupported database 'mysql'" in capsys.readouterr().err
 
 
