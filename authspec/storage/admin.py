@@ -20,8 +20,8 @@ from authspec.settings import Settings
 from authspec.storage.engine import Database, DatabaseUrlError
 from authspec.storage.keyfile import KeyfileError, activate, key_path, load_keyring, retire, rotate
 from authspec.storage.migrate import UnknownRevision, lineage, migrate_to
-from authspec.storage.secretfile import SecretFileError, init_secret_file, load_secret
 from authspec.storage.preflight import storage_problem
+from authspec.storage.secretfile import SecretFileError, init_secret_file, load_secret
 
 
 def _say(message: str) -> None:
