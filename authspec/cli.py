@@ -1,4 +1,4 @@
-"""The ``authspec`` command line: serve, mock, bundle, check, migrate, keys and contract.
+"""The ``authspec`` command line: serve, mock, bundle, check, migrate, purge, keys and contract.
 
 The apps are started by uvicorn from their factories, named by string
 (``authspec.handlers.app:create_app``, ``authspec.mock.app:create_app``): authspec never imports them. Likewise
@@ -95,6 +95,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     settings = _service_settings("migrate")
     return 2 if settings is None else migrate(settings, args.revision)
+
+
+def cmd_purge(_args: argparse.Namespace) -> int:
+    from authspec.storage.admin import purge_once
+
+    settings = _service_settings("purge")
+    return 2 if settings is None else purge_once(settings)
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -274,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="apply the database migrations (AUTHSPEC_DATABASE_URL)")
     p.add_argument("--revision", default="head", help="target revision (default: head)")
     p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("purge", help="delete expired and ended rows once, in batches (the service does it hourly)")
+    p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("keys", help="manage the access-token signing keys")
     p.add_argument("action", choices=["rotate", "retire"], help="rotate: a new key signs; retire: drop old keys")

@@ -88,6 +88,13 @@ class Settings(BaseSettings):
     mock_fixtures: Path | None = None
     mock_dev_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
 
+    # Housekeeping (issue 12): the purge of expired rows runs within purge_delay seconds of start
+    # (at a random moment in its second half), then every purge_interval seconds (±10%), deleting
+    # at most purge_batch_size rows per transaction; `authspec purge` runs it once.
+    purge_delay: float = Field(default=60.0, ge=0)
+    purge_interval: float = Field(default=3600.0, gt=0)
+    purge_batch_size: int = Field(default=1000, ge=1, le=10_000)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

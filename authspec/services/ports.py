@@ -237,7 +237,9 @@ class Repository(Protocol):
 
     async def purge_expired(self, before: datetime) -> int:
         """Delete codes, registration tokens and ended sessions (with their refresh tokens) that
-        expired or ended before ``before``; return how many rows went. Housekeeping only."""
+        expired or ended before ``before``; return how many rows went. Housekeeping only: the
+        service purges through ``authspec.storage.purge`` (batched, one instance at a time), which
+        the SQL repository's method runs too; it need not be atomic."""
         ...
 
 

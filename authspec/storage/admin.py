@@ -1,4 +1,4 @@
-"""The real service's administrative commands, behind ``authspec migrate`` and ``authspec keys``.
+"""The real service's administrative commands, behind ``authspec migrate``, ``keys`` and ``purge``.
 
 Kept here, next to what they manage, so the CLI module stays a thin argument parser. Every
 function returns a process exit code and prints a one-line result (or the reason it failed).
@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from authspec.clock import SystemClock
 from authspec.errors import ServiceUnavailable
 from authspec.keys import KeyringError
 from authspec.settings import Settings
 from authspec.storage.engine import Database, DatabaseUrlError
 from authspec.storage.keyfile import KeyfileError, key_path, load_keyring, retire, rotate
-from authspec.storage.migrate import current_revision, upgrade
+from authspec.storage.migrate import current_revision, head_revision, upgrade
+from authspec.storage.purge import RETENTION_SECONDS, PurgeReport, purge
 
 
 def _say(message: str) -> None:
@@ -83,3 +88,32 @@ def serve_preflight(settings: Settings) -> str | None:
     except (DatabaseUrlError, KeyfileError) as exc:
         return str(exc)
     return None
+
+
+def purge_once(settings: Settings) -> int:
+    """Run the purge of expired rows once (``authspec.storage.purge``), as the service does hourly."""
+
+    async def run() -> PurgeReport | str:
+        db = Database(settings.database_url, schema=settings.database_schema)
+        try:
+            at, head = await current_revision(db), head_revision()
+            if at != head:
+                return f"the database is at revision {at or 'empty'}, not {head}; run `authspec migrate` first"
+            before = SystemClock().now() - timedelta(seconds=RETENTION_SECONDS)
+            return await purge(db, before, batch_size=settings.purge_batch_size)
+        finally:
+            await db.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except DatabaseUrlError as exc:
+        return _fail("purge", str(exc))
+    except (ServiceUnavailable, OSError, OperationalError, InterfaceError) as exc:
+        return _fail("purge", f"cannot reach the database ({type(exc.__cause__ or exc).__name__})")
+    if isinstance(report, str):
+        return _fail("purge", report)
+    if report.skipped:
+        _say("authspec purge: skipped; another instance is purging this database (its advisory lock is held)")
+    else:
+        _say(f"authspec purge: deleted {report.rows} expired row(s) in {report.batches} batch(es)")
+    return 0
