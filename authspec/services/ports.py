@@ -256,6 +256,12 @@ class RateLimiter(Protocol):
         """
         ...
 
+    async def release(self, key: str, *, now: datetime) -> None:
+        """Forget ``key``'s current window, as if none of its events had happened, so the next hit
+        is allowed: a cooldown whose action failed (a code email that could not be sent) is not
+        spent. Atomic with ``hit``; a no-op for an unknown key."""
+        ...
+
     async def ping(self) -> None:
         """Raise when the counters' store is unreachable (readiness)."""
         ...
