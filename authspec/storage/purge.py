@@ -4,13 +4,14 @@ What goes: sessions that ended (revoked or past their absolute lifetime) before 
 their refresh tokens, and codes, registration tokens and rate-limit windows that expired before it.
 ``before`` is "now minus ``RETENTION_SECONDS``", so ended sessions stay a day for audit. The purge
 deletes in batches of at most ``batch_size`` rows, each batch its own short write transaction, so
-it never holds locks for long nor makes one huge transaction; a batch of refresh tokens first
-locks the sessions they belong to (in id order), the order every other writer uses, so it cannot
-deadlock with a revocation. Each delete repeats its condition on the row it deletes, so a row
-renewed meanwhile (a new code for the email, a new window for a key) is kept. On PostgreSQL only
-one instance purges a deployment at a time: a session-level ``pg_try_advisory_lock`` keyed by the
-schema, held on a connection of its own for the whole run; an instance that finds it taken skips
-the run. SQLite serves one host, and its batches are serialised by ``BEGIN IMMEDIATE``.
+it never holds locks for long nor makes one huge transaction. Refresh tokens go first: a batch
+locks the ended sessions it works on (in id order, the order every other writer uses, so it cannot
+deadlock with a revocation) and walks them by id, so no session is scanned twice. Each delete
+repeats its condition on the row it deletes, so a row renewed meanwhile (a new code for the email,
+a new window for a key) is kept. On PostgreSQL only one instance purges a deployment at a time: a
+session-level ``pg_try_advisory_lock`` keyed by the schema, held on a connection of its own for the
+whole run; an instance that finds it taken skips the run. SQLite serves one host, and its batches
+are serialised by ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
@@ -73,33 +74,49 @@ async def _purge(db: Database, before: datetime, batch_size: int) -> PurgeReport
 async def _refresh_tokens_of_ended_sessions(
     db: Database, ended: ColumnElement[bool], batch_size: int
 ) -> tuple[int, int]:
+    # A keyset walk over the ended sessions in id order: each transaction locks up to batch_size of
+    # them from ``after`` on and deletes up to batch_size of their tokens; ``after`` moves past the
+    # sessions whose tokens are all gone, so no session is looked at again (no quadratic rescans).
     rows = batches = 0
-    of_ended = refresh_tokens.c.session_id.in_(select(sessions.c.id).where(ended))
+    after = ""
     while True:
         async with db.write() as conn:
+            owners = list(
+                (
+                    await conn.execute(
+                        select(sessions.c.id)
+                        .where(ended, sessions.c.id > after)
+                        .order_by(sessions.c.id)
+                        .limit(batch_size)
+                        .with_for_update()
+                    )
+                ).scalars()
+            )
+            if not owners:
+                return rows, batches
             batch = (
                 await conn.execute(
-                    select(refresh_tokens.c.token_hash, refresh_tokens.c.session_id).where(of_ended).limit(batch_size)
+                    select(refresh_tokens.c.token_hash, refresh_tokens.c.session_id)
+                    .where(refresh_tokens.c.session_id.in_(owners))
+                    .order_by(refresh_tokens.c.session_id)
+                    .limit(batch_size)
                 )
             ).all()
-            if not batch:
-                return rows, batches
-            owners = sorted({row.session_id for row in batch})
-            await conn.execute(
-                select(sessions.c.id).where(sessions.c.id.in_(owners)).order_by(sessions.c.id).with_for_update()
-            )
-            hashes = [row.token_hash for row in batch]
-            rows += (await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.token_hash.in_(hashes)))).rowcount
-        batches += 1
+            if batch:
+                hashes = [row.token_hash for row in batch]
+                deleted = await conn.execute(delete(refresh_tokens).where(refresh_tokens.c.token_hash.in_(hashes)))
+                rows, batches = rows + deleted.rowcount, batches + 1
         if len(batch) < batch_size:
-            return rows, batches
+            after = owners[-1]  # every token of these sessions is gone
+        else:  # the last session may have more: resume at it (the ones before it are done)
+            after = max((sid for sid in owners if sid < batch[-1].session_id), default=after)
 
 
 async def _delete_in_batches(
     db: Database, table: Table, key: Any, condition: ColumnElement[bool], batch_size: int
 ) -> tuple[int, int]:
     rows = batches = 0
-    chosen = select(key).where(condition).order_by(key).limit(batch_size).scalar_subquery()
+    chosen = select(key).where(condition).limit(batch_size).scalar_subquery()
     stmt = delete(table).where(condition, key.in_(chosen))
     while True:
         async with db.write() as conn:
