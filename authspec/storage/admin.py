@@ -104,14 +104,18 @@ def purge_once(settings: Settings) -> int:
         finally:
             await db.dispose()
 
+    def refuse(problem: str) -> int:  # a database that cannot be used is the operator's to fix
+        _fail("purge", problem)
+        return 2
+
     try:
         report = asyncio.run(run())
     except DatabaseUrlError as exc:
-        return _fail("purge", str(exc))
+        return refuse(str(exc))
     except (ServiceUnavailable, OSError, OperationalError, InterfaceError) as exc:
-        return _fail("purge", f"cannot reach the database ({type(exc.__cause__ or exc).__name__})")
+        return refuse(f"cannot reach the database ({type(exc.__cause__ or exc).__name__})")
     if isinstance(report, str):
-        return _fail("purge", report)
+        return refuse(report)
     if report.skipped:
         _say("authspec purge: skipped; another instance is purging this database (its advisory lock is held)")
     else:

@@ -26,6 +26,7 @@ from authspec.storage.migrate import alembic_config, current_revision, upgrade
 from authspec.storage.purge import LOCK_CLASS, LOCK_SQL, RETENTION_SECONDS, PurgeReport, purge
 from authspec.storage.repository import SqlRepository
 from authspec.storage.tables import email_codes, rate_limits, refresh_tokens, registration_tokens, sessions
+from tests.helpers import free_port
 from tests.service.conftest import Target
 from tests.service.storage_contract import code, session_with_token, successor_of, user
 from tests.service.support import START, Api, data
@@ -211,10 +212,19 @@ def test_the_purge_command_on_a_database_that_was_never_migrated(
     target: Target, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     purge_env(target, monkeypatch)
-    assert main(["purge"]) == 1
+    assert main(["purge"]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("authspec purge: the database is at revision empty, not ")
     assert line.endswith("run `authspec migrate` first")
+
+
+def test_the_purge_command_with_an_unreachable_database(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AUTHSPEC_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/nothing")
+    assert main(["purge"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("authspec purge: cannot reach the database (")
 
 
 # -- migration 0002 ------------------------------------------------------------------------------------------
