@@ -30,6 +30,7 @@ from authspec.clock import Clock, SystemClock
 from authspec.cors import CorsMiddleware, CorsPolicy
 from authspec.errors import Unauthorized
 from authspec.fastpath import FastAsyncApp, compiled_validator_map
+from authspec.fixed_headers import FixedHeaders, FixedHeadersMiddleware
 from authspec.framing import RequestBodyMiddleware
 from authspec.rendering import ErrorRenderer
 from authspec.resolver import Fallback, TagResolver, require_handlers
@@ -161,6 +162,7 @@ def create_app(
     common["validator_map"] = {**one_line_validator_map(), **(compiled_validator_map() if fast else {})}
     routes = RouteTable()
     routes.add(api_base, main_spec)
+    fixed = FixedHeaders().add(api_base, main_spec)
     app.add_api(
         copy.deepcopy(main_spec),
         base_path=api_base,
@@ -170,6 +172,7 @@ def create_app(
     )
     if root_spec is not None:
         routes.add("", root_spec)
+        fixed.add("", root_spec)
         app.add_api(
             root_spec,
             base_path="",
@@ -179,6 +182,7 @@ def create_app(
         )
     for extra_base, extra in (extra_apis or {}).items():
         routes.add(extra_base, extra.spec)
+        fixed.add(extra_base, extra.spec)
         app.add_api(
             copy.deepcopy(extra.spec),
             base_path=extra_base,
@@ -201,6 +205,9 @@ def create_app(
     app.add_middleware(
         RequestBodyMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=settings.max_body_bytes
     )
+    # Inside response validation and around the mock's overrides: the contract's fixed headers
+    # (Cache-Control: no-store on credentials) are on every answer an operation gives.
+    app.add_middleware(FixedHeadersMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT, table=fixed)
     for middleware, position, options in middlewares:
         app.add_middleware(middleware, position=position, **options)
     if cors is not None:

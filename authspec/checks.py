@@ -11,7 +11,10 @@ has an example that validates against its schema, and envelope examples are inte
 (statusCode equals the status, the generic first message, an errorCode of that status); 401s of
 bearer operations declare ``WWW-Authenticate`` (and only those: a 401 refusing a code or a body
 token has no challenge) and 429s ``Retry-After``; every link resolves (its operation, parameters,
-body fields and runtime expressions); and the spec's ErrorCode list equals ``authspec.errors``'.
+body fields and runtime expressions); the spec's ErrorCode list equals ``authspec.errors``'; every
+``pattern`` reads the same in Python and ECMA-262 (``authspec.patterns``, which also reads the
+examples' patterns); and fixed headers sit on success responses, ``no-store`` on every one that
+carries a credential (``authspec.fixed_headers``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from typing import Any
 import yaml
 
 from authspec.errors import all_error_codes, error_for_status, generic_message
+from authspec.fixed_headers import fixed_header_problems
+from authspec.patterns import check_patterns, with_ecma_patterns
 from authspec.resolver import CONTROL_HANDLERS, HANDLERS, handler_problems
 from authspec.spec import (
     ADMIN_SPEC,
@@ -100,8 +105,9 @@ def _load(path: Path, problems: list[str]) -> Spec | None:
 
 def check_rules(bundled: Spec, design: dict[str, set[str]] | None) -> list[str]:
     """The house rules over one bundled document (``design``: required statuses per operation)."""
-    problems = check_named_types(bundled)
+    problems = check_named_types(bundled) + check_patterns(bundled)
     spec = inline_document(bundled)  # the rules below read schemas without refs
+    problems += fixed_header_problems(spec)
     declared_tags = {t["name"] for t in spec.get("tags", [])}
     by_id: dict[str, tuple[str, str, dict[str, Any]]] = {}
     for path, method, op in iter_operations(spec):
@@ -233,7 +239,7 @@ def _requires_bearer(spec: Spec, op: dict[str, Any]) -> bool:
 def _validator(schema: dict[str, Any]) -> Any:
     from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-    return OAS30Validator(schema, format_checker=oas30_format_checker)
+    return with_ecma_patterns(OAS30Validator)(schema, format_checker=oas30_format_checker)
 
 
 def _check_request_examples(where: str, op: dict[str, Any]) -> list[str]:

@@ -1,4 +1,4 @@
-"""The ``authspec`` command line: serve, mock, bundle, check, migrate, purge, keys and contract.
+"""The ``authspec`` command line: serve, mock, bundle, check, migrate, purge, keys, secrets and contract.
 
 The apps are started by uvicorn from their factories, named by string
 (``authspec.handlers.app:create_app``, ``authspec.mock.app:create_app``): authspec never imports them. Likewise
@@ -47,7 +47,7 @@ def _run_server(factory: str, host: str, port: int, log_level: str, command: str
         port=port,
         lifespan="on",
         log_level=log_level,
-        proxy_headers=False,
+        proxy_headers=False,  # authspec.clientip decides, from AUTHSPEC_TRUSTED_PROXIES only
         timeout_graceful_shutdown=10,
     )
     return 0
@@ -105,14 +105,24 @@ def cmd_purge(_args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from authspec.storage.admin import keys_retire, keys_rotate
+    from authspec.storage.admin import keys_activate, keys_list, keys_retire, keys_rotate
 
     settings = _service_settings(f"keys {args.action}")
     if settings is None:
         return 2
     if args.action == "rotate":
-        return keys_rotate(settings, args.file)
+        return keys_rotate(settings, args.file, args.delay)
+    if args.action == "activate":
+        return keys_activate(settings, args.file, args.kid)
+    if args.action == "list":
+        return keys_list(settings, args.file)
     return keys_retire(settings, args.file, args.keep)
+
+
+def cmd_secrets(args: argparse.Namespace) -> int:
+    from authspec.storage.admin import secrets_init
+
+    return secrets_init(args.file)
 
 
 def cmd_mock(args: argparse.Namespace) -> int:
@@ -286,10 +296,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("keys", help="manage the access-token signing keys")
-    p.add_argument("action", choices=["rotate", "retire"], help="rotate: a new key signs; retire: drop old keys")
+    p.add_argument(
+        "action",
+        choices=["rotate", "activate", "list", "retire"],
+        help="rotate: publish a new key that signs after the delay; activate: the newest (or --kid) key signs now; "
+        "list: each key and its state; retire: drop old keys (never the signing or a pending one)",
+    )
     p.add_argument("--file", type=Path, default=None, help="key file (default: the one the service uses)")
     p.add_argument("--keep", type=int, default=1, help="retire: how many of the newest keys to keep (default 1)")
+    p.add_argument(
+        "--delay",
+        type=int,
+        default=None,
+        help="rotate: seconds before the new key signs (default: AUTHSPEC_KEY_PUBLISH_DELAY)",
+    )
+    p.add_argument("--kid", default=None, help="activate: the key to activate (default: the newest)")
     p.set_defaults(func=cmd_keys)
+
+    p = sub.add_parser("secrets", help="manage the service secret behind code hashes and refresh successors")
+    p.add_argument("action", choices=["init"], help="init: create a new secret file (0600), never over one")
+    p.add_argument("--file", type=Path, required=True, help="the file to create (then AUTHSPEC_SECRET_FILE)")
+    p.set_defaults(func=cmd_secrets)
 
     p = sub.add_parser("check", help="validate the contract and its house rules")
     p.add_argument("--spec", type=Path, default=API_SPEC)

@@ -100,14 +100,16 @@ BOND: tuple[Touchpoint, ...] = (
     Touchpoint(
         "_schema",
         "connexion.validators.json:JSONRequestBodyValidator",
-        ("authspec/fastpath.py",),
-        "the compiled validator is looked up by the schema Connexion validates against",
+        ("authspec/fastpath.py", "authspec/validation.py"),
+        "the compiled validator is looked up by the schema Connexion validates against, and the "
+        "fallback validators are rebuilt on it with ECMA-262 patterns (authspec.patterns)",
     ),
     Touchpoint(
         "_validator",
         "connexion.validators.json:JSONRequestBodyValidator",
         ("authspec/validation.py",),
-        "every problem of a body is listed (iter_errors), not only Connexion's first",
+        "every problem of a body is listed (iter_errors), not only Connexion's first, by a validator "
+        "that reads pattern as ECMA-262",
     ),
 )
 

@@ -103,7 +103,11 @@ class AccessTokens:
             "aud": self.audience,
             "typ": ACCESS_CLAIM_TYPE,
         }
-        key = self.keyring.active
+        # The key that signs at the issue instant, by this clock (not by the wall clock): a pending key
+        # starts at its activation time without a reload, and a grace-window replay (issued_at in
+        # the past) gets the very same token even across an activation. A key active then is
+        # active now, so it is published everywhere.
+        key = self.keyring.signing_key(now)
         token = jwt.encode(
             claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
         )
@@ -205,12 +209,6 @@ class CodeHasher:
 
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
-
-    @classmethod
-    def from_keyring(cls, keyring: Keyring, context: bytes = b"authspec email codes v1") -> CodeHasher:
-        """Derive the secret from the oldest signing key, so it survives rotations of the active one."""
-        seed = keyring.keys[-1].pem()
-        return cls(hmac.new(seed, context, hashlib.sha256).digest())
 
     def hash(self, email: str, code: str) -> str:
         return hmac.new(self._secret, f"{email}\x00{code}".encode(), hashlib.sha256).hexdigest()

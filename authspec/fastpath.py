@@ -9,7 +9,8 @@ points and keeps its behaviour; it only does each piece of that work once:
 - ``compiled_validator_map`` (Connexion's ``validator_map``): JSON bodies and responses are
   checked by a jsonschema-rs validator compiled once per schema. It only ever says "valid": when
   it finds a problem, or cannot judge a value, the jsonschema validator Connexion uses decides
-  (worded one line per problem by ``authspec.validation``), so what is accepted stays Connexion's.
+  (worded one line per problem by ``authspec.validation``, reading ``pattern`` as jsonschema-rs
+  does), so what is accepted stays Connexion's, and a value jsonschema-rs refuses stays refused.
 - ``FastRequestValidationMiddleware`` / ``FastResponseValidationMiddleware`` (the middleware
   list): the per-operation and per-content-type plans are computed once and kept.
 - ``FastAsyncApp``: the handler of each operation is decorated once, not per request.
@@ -42,14 +43,13 @@ from connexion.middleware.response_validation import (
 )
 from connexion.validators import (
     FormDataValidator,
-    JSONResponseBodyValidator,
     MultiPartFormDataValidator,
     TextResponseBodyValidator,
 )
 from starlette.types import Receive, Scope, Send
 
 from authspec.spec import SpecError, inline_schema
-from authspec.validation import OneLineJSONRequestBodyValidator
+from authspec.validation import OneLineJSONRequestBodyValidator, PatternJSONResponseBodyValidator
 
 log = logging.getLogger("authspec.fastpath")
 
@@ -152,7 +152,7 @@ def compiled_validator_map() -> dict[str, Any]:
             result: dict[str, Any] | None = super()._validate(body)  # jsonschema decides, one line per problem
             return result
 
-    class CompiledJSONResponseBodyValidator(JSONResponseBodyValidator):  # type: ignore[misc]
+    class CompiledJSONResponseBodyValidator(PatternJSONResponseBodyValidator):
         def _validate(self, body: Any) -> None:
             if _accepts(cache.get(self._schema), body):
                 return

@@ -8,6 +8,7 @@ refuse what is only safe on a laptop (generated signing keys).
 
 from __future__ import annotations
 
+import math
 import ssl
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,7 +16,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from authspec.clientip import Network, parse_trusted_proxies
 from authspec.cors import ANY_ORIGIN, normalise_origin
+from authspec.keys import JWKS_MAX_AGE, KEY_RELOAD_SECONDS
 from authspec.servers import normalise_base_url
 
 
@@ -89,6 +92,17 @@ class Settings(BaseSettings):
     mock_url: str | None = None
     max_body_bytes: int = Field(default=65_536, ge=1)
     validate_responses: bool = True
+
+    # Client IP behind reverse proxies (authspec.clientip): the peers whose X-Forwarded-For /
+    # Forwarded are honoured, comma-separated IPs and CIDRs; none by default (the peer is the client).
+    trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = ()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_trusted_proxies(cls, value: object) -> object:
+        if isinstance(value, str | list | tuple):
+            return parse_trusted_proxies(value)
+        return value
 
     # The mock (`authspec mock`): its users (YAML or JSON; the shipped set when unset), and an
     # optional fixed 6-digit code accepted besides the emailed one, for demos (off by default).
@@ -181,4 +195,32 @@ class Settings(BaseSettings):
             )
         if self.env == "prod" and self.mail_backend != "smtp":
             raise ValueError("AUTHSPEC_MAIL_BACKEND must be smtp when AUTHSPEC_ENV=prod")
+        return self
+
+    # Key rollover and the service secret (README "Signing keys and the service secret"): how often
+    # a running service re-reads the key file; how long `authspec keys rotate` publishes a key
+    # before it signs (default: the reload interval plus the JWK Set's cache lifetime, so every
+    # instance and every verifier's cached JWKS knows the key first); the file of the secret behind
+    # code hashes and refresh successors (dev default: beside the database; required in prod).
+    key_reload_interval: float = Field(default=KEY_RELOAD_SECONDS, gt=0, le=3600)
+    key_publish_delay: int | None = Field(default=None, ge=0)
+    secret_file: Path | None = None
+
+    @property
+    def safe_publish_delay(self) -> int:
+        """The shortest delay after which every instance and every cached JWK Set knows a new key."""
+        return math.ceil(self.key_reload_interval) + JWKS_MAX_AGE
+
+    @property
+    def publish_delay(self) -> int:
+        """Seconds between a rotation and the new key's first signature."""
+        return self.safe_publish_delay if self.key_publish_delay is None else self.key_publish_delay
+
+    @model_validator(mode="after")
+    def _require_secret_file_in_prod(self) -> Settings:
+        if self.env == "prod" and self.secret_file is None:
+            raise ValueError(
+                "AUTHSPEC_SECRET_FILE must name the service secret file when AUTHSPEC_ENV=prod; create it once "
+                "with `authspec secrets init --file PATH` and give every instance the same file"
+            )
         return self

@@ -15,7 +15,9 @@ path and stock Connexion alike: every problem becomes one line that starts with 
 
 (parameters by their name, body fields as ``body.<path>``). A body lists each refused place once
 (its most telling problem: a missing field or a wrong type before a regex), one entry of the
-envelope's ``errors`` each. What is accepted does not change.
+envelope's ``errors`` each. Every validator here (parameters, request and response bodies) reads
+``pattern`` as ECMA-262 does, through ``authspec.patterns``: the fast path's jsonschema-rs and
+these fallbacks refuse the same values (Python's ``$`` would accept a final newline).
 """
 
 from __future__ import annotations
@@ -26,18 +28,22 @@ from typing import Any
 
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
+from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     FormDataValidator,
     JSONRequestBodyValidator,
+    JSONResponseBodyValidator,
     MultiPartFormDataValidator,
     ParameterValidator,
+    TextResponseBodyValidator,
 )
 from jsonschema import Draft4Validator, ValidationError  # type: ignore[import-untyped]
 from jsonschema.exceptions import relevance  # type: ignore[import-untyped]
 from starlette.types import Scope
 
 from authspec.errors import BadRequest, UnsupportedMediaType
+from authspec.patterns import with_ecma_patterns
 
 #: A problem line quotes the refused value; past this length it is cut (a line, not a dump).
 MAX_LINE = 240
@@ -69,7 +75,8 @@ class OneLineParameterValidator(ParameterValidator):  # type: ignore[misc]
             return None
         if value is not None:
             schema = param.get("schema", param)
-            errors = list(Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER).iter_errors(value))
+            validator = with_ecma_patterns(Draft4Validator)(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+            errors = list(validator.iter_errors(value))
             return describe(_clearest(errors), str(param_name or param["name"])) if errors else None
         if param.get("required"):
             return f"Missing {parameter_type} parameter '{param['name']}'"
@@ -79,6 +86,10 @@ class OneLineParameterValidator(ParameterValidator):  # type: ignore[misc]
 class OneLineJSONRequestBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     """Connexion's JSON body validator, listing every problem as ``body.<path>: problem``, and
     parsing with ``parse_json_body`` (hostile bodies are 400/415, never a 500)."""
+
+    @property
+    def _validator(self) -> Any:
+        return with_ecma_patterns(Draft4RequestValidator)(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 
     async def _parse(self, stream: AsyncIterator[bytes], scope: Scope) -> Any:
         return parse_json_body(b"".join([chunk async for chunk in stream]), self._encoding)
@@ -91,6 +102,14 @@ class OneLineJSONRequestBodyValidator(JSONRequestBodyValidator):  # type: ignore
         if not lines:
             return None
         raise BadRequest(None, details=lines[:MAX_PROBLEMS])
+
+
+class PatternJSONResponseBodyValidator(JSONResponseBodyValidator):  # type: ignore[misc]
+    """Connexion's JSON response validator, reading ``pattern`` as ECMA-262 (as the fast path does)."""
+
+    @property
+    def validator(self) -> Any:
+        return with_ecma_patterns(Draft4ResponseValidator)(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 
 
 def parse_json_body(raw: bytes, encoding: str) -> Any:
@@ -145,7 +164,8 @@ def _clearest(errors: list[ValidationError]) -> ValidationError:
 
 
 def one_line_validator_map() -> dict[str, Any]:
-    """A ``validator_map`` with the one-line parameter and JSON body validators."""
+    """A ``validator_map`` with the one-line parameter and JSON body validators, and the response
+    validator; all read ``pattern`` as ECMA-262."""
     return {
         "parameter": OneLineParameterValidator,
         "body": MediaTypeDict(
@@ -154,5 +174,8 @@ def one_line_validator_map() -> dict[str, Any]:
                 "application/x-www-form-urlencoded": FormDataValidator,
                 "multipart/form-data": MultiPartFormDataValidator,
             }
+        ),
+        "response": MediaTypeDict(
+            {"*/*json": PatternJSONResponseBodyValidator, "text/plain": TextResponseBodyValidator}
         ),
     }

@@ -26,10 +26,12 @@ from authspec.fastpath import compile_schema
 from authspec.mail import build_mailer
 from authspec.services import build_services
 from authspec.services.results import Principal
+from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
 from authspec.spec import API_SPEC, load_bundle
 from authspec.storage import Storage
 from authspec.storage.keyfile import load_keyring, persist_keyring
+from authspec.storage.secretfile import load_secret, persist_secret
 
 API = "/api/v1"
 
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         limiter=storage.limiter,
         mailer=build_mailer(settings),
         keyring=persist_keyring(settings, load_keyring(settings)),
+        secrets=ServiceSecrets.from_secret(persist_secret(settings, load_secret(settings))),
         clock=clock,
         settings=settings,
     )

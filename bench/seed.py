@@ -21,10 +21,12 @@ from authspec.clock import SystemClock
 from authspec.mail import build_mailer
 from authspec.services import Services, build_services
 from authspec.services.ports import ClientInfo, User
+from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
 from authspec.storage import Storage
 from authspec.storage.keyfile import load_keyring, persist_keyring
 from authspec.storage.migrate import upgrade
+from authspec.storage.secretfile import load_secret, persist_secret
 from authspec.storage.tables import sessions
 
 POOL_USERS = 32
@@ -95,6 +97,7 @@ class Seeder:
             limiter=self.storage.limiter,
             mailer=build_mailer(settings),
             keyring=persist_keyring(settings, load_keyring(settings)),
+            secrets=ServiceSecrets.from_secret(persist_secret(settings, load_secret(settings))),
             clock=self.clock,
             settings=settings,
         )

@@ -20,6 +20,7 @@ from typing import Any
 
 from connexion import request
 
+from authspec.clientip import client_address
 from authspec.envelope import Envelope, success
 from authspec.services import Services
 from authspec.services.ports import ClientInfo
@@ -34,9 +35,10 @@ def services() -> Services:
 
 
 def client() -> ClientInfo:
-    """The peer address and User-Agent of the request (no proxy header is trusted)."""
-    peer = request.client
-    return ClientInfo(ip=peer.host if peer else None, user_agent=request.headers.get("user-agent"))
+    """The client's address and User-Agent: the TCP peer, or the address a trusted proxy forwarded
+    (``AUTHSPEC_TRUSTED_PROXIES``, the rule of ``authspec.clientip``)."""
+    trusted = services().auth.settings.trusted_proxies
+    return ClientInfo(ip=client_address(request.scope, trusted), user_agent=request.headers.get("user-agent"))
 
 
 def reply(data: Any, status: int = 200) -> Reply:

@@ -1,11 +1,11 @@
 """The real service's app factory (``uvicorn --factory authspec.handlers.app:create_app``).
 
 ``create_app`` assembles the service from its seams — storage (``authspec.storage``), the mail
-backend, the signing keyring, the clock — and hands the contract app the lifespan (migrations,
-connection check, key-file reload, the purge of expired rows soon after start and then hourly,
-clean shutdown) and the bearer verifier (JWT + active session on every request). Liveness and
-readiness (``/healthz``, ``/readyz``) are operations of the contract like any other
-(``handlers/health.py``).
+backend, the signing keyring, the service secret, the clock — and hands the contract app the
+lifespan (migrations, connection check, key-file reload every ``AUTHSPEC_KEY_RELOAD_INTERVAL``,
+the purge of expired rows soon after start and then hourly, clean shutdown) and the bearer
+verifier (JWT + active session on every request). Liveness and readiness (``/healthz``,
+``/readyz``) are operations of the contract like any other (``handlers/health.py``).
 """
 
 from __future__ import annotations
@@ -33,26 +33,26 @@ from authspec.settings import Settings
 from authspec.storage import Storage
 from authspec.storage.keyfile import key_path, load_keyring, persist_keyring
 from authspec.storage.purge import RETENTION_SECONDS, purge
+from authspec.storage.secretfile import load_secret, persist_secret
 
 from .logs import configure_logging
 
 log = logging.getLogger("authspec.service")
 
-#: How often a running service looks for a rotated key file (so `authspec keys rotate` needs no restart).
-KEY_RELOAD_SECONDS = 10.0
-
 
 async def _watch_keys(services: Services, settings: Settings) -> None:
+    """Re-read the key file when it changed, every ``key_reload_interval`` seconds (so `authspec keys
+    rotate` needs no restart); a pending key starts to sign at its time without this."""
     path = key_path(settings)
     seen = path.stat().st_mtime_ns if path.exists() else 0
     while True:
-        await asyncio.sleep(KEY_RELOAD_SECONDS)
+        await asyncio.sleep(settings.key_reload_interval)
         try:
             mtime = path.stat().st_mtime_ns
             if mtime != seen:
                 seen = mtime
-                reload_keys(services, Keyring.load(path))
-        except Exception as exc:  # a half-written or removed file: keep the current ring
+                reload_keys(services, load_keyring(settings))
+        except Exception as exc:  # a half-written, removed or unsafe file: keep the current ring
             log.warning("the key file could not be reloaded", extra={"event": "keys.reload_failed", "error": str(exc)})
 
 
@@ -78,13 +78,25 @@ async def _housekeeping(storage: Storage, clock: Clock, settings: Settings) -> N
 
 
 def reload_keys(services: Services, keyring: Keyring) -> None:
-    """Sign with ``keyring.active`` and verify with every key of it from now on; the code and
-    successor secrets follow the ring's oldest key (they change only when that key is retired)."""
+    """Verify with every key of ``keyring`` from now on, and sign with the newest active one; the
+    service secrets do not depend on the keys, so nothing else changes."""
     services.tokens.access.keyring = keyring  # one AccessTokens, shared with services.sessions
-    secrets = ServiceSecrets.from_keyring(keyring)
+    now = services.clock.now()
+    log.info(
+        "signing keys reloaded",
+        extra={
+            "event": "keys.reloaded",
+            "kids": [k.kid for k in keyring.keys],
+            "signing": keyring.signing_key(now).kid,
+            "next_activation": str(keyring.next_activation(now) or "-"),
+        },
+    )
+
+
+def use_secrets(services: Services, secrets: ServiceSecrets) -> None:
+    """Hash codes and derive successors with ``secrets`` from now on (another worker's, at start)."""
     services.auth.secrets = secrets
     services.tokens.secrets = secrets
-    log.info("signing keys reloaded", extra={"event": "keys.reloaded", "kids": [k.kid for k in keyring.keys]})
 
 
 def create_app(
@@ -98,6 +110,7 @@ def create_app(
     clock = clock or SystemClock()
     configure_logging()
     keyring = load_keyring(settings)
+    secret = load_secret(settings)
     storage = Storage.open(settings)
     mailer = mailer or build_mailer(settings)
     services = build_services(
@@ -107,16 +120,21 @@ def create_app(
         keyring=keyring,
         clock=clock,
         settings=settings,
+        secrets=ServiceSecrets.from_secret(secret),
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
         await storage.start(migrate=settings.migrate_on_start)
-        # Only now, with the checks passed, is a generated dev key written (or another worker's adopted).
+        # Only now, with the checks passed, are a generated dev key and secret written (or another
+        # worker's adopted).
         on_disk = persist_keyring(settings, keyring)
-        if on_disk.active.kid != services.tokens.access.keyring.active.kid:
+        if [k.kid for k in on_disk.keys] != [k.kid for k in services.tokens.access.keyring.keys]:
             reload_keys(services, on_disk)
             app.authspec.extras["keyring"] = on_disk
+        secret_on_disk = persist_secret(settings, secret)
+        if secret_on_disk != secret:
+            use_secrets(services, ServiceSecrets.from_secret(secret_on_disk))
         tasks = [asyncio.create_task(_watch_keys(services, settings))]
         tasks.append(asyncio.create_task(_housekeeping(storage, clock, settings)))
         log.info("service started", extra={"event": "service.started", "database": storage.db.dialect})

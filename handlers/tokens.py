@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from authspec.keys import JWKS_MAX_AGE
 from authspec.services.results import Principal
 
 from . import Reply, reply, services
@@ -20,5 +21,6 @@ async def revoke_refresh_token(body: dict[str, Any], user: str, token_info: dict
 
 
 async def get_jwks() -> tuple[dict[str, Any], int, dict[str, str]]:
-    # Not enveloped (a JWK Set is a standard document); caches may keep it briefly.
-    return services().tokens.jwks(), 200, {"Cache-Control": "public, max-age=300"}
+    # Not enveloped (a JWK Set is a standard document); caches may keep it for JWKS_MAX_AGE, which
+    # the default key publish delay covers (AUTHSPEC_KEY_PUBLISH_DELAY, README "Signing keys").
+    return services().tokens.jwks(), 200, {"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"}

@@ -6,9 +6,10 @@ service's handlers, by name, over the request's world), with the wrappers of ``m
 where the mock answers differently, a bearer check against the request's world, the control API
 at ``/__mock`` (``openapi/mock-admin.yaml``, resolved to ``mock.control``) and the pipeline of
 ``mock.middleware``. The mock signs access tokens with its own development key, generated per
-process and served as the JWK Set. Operations the contract marks ``x-planned: true`` (deliberately
-without a handler) are answered from the contract by ``fallback``: the first example of their
-success response, or data generated from its schema.
+process and served as the JWK Set, and keeps a generated service secret in memory. Operations
+the contract marks ``x-planned: true`` (deliberately without a handler) are answered from the
+contract by ``fallback``: the first example of their success response, or data generated from
+its schema.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def create_app(
     spec = spec if spec is not None else load_bundle_cached(API_SPEC)
     users = load_fixtures(fixtures or settings.mock_fixtures or DEFAULT_FIXTURES, spec)
     keyring = keyring or Keyring.generate()
-    secrets = ServiceSecrets.from_keyring(keyring)
+    # The secret behind code hashes and refresh successors: the process's own, in memory, like its key.
+    secrets = ServiceSecrets.generate()
     if settings.mock_dev_code:
         secrets = ServiceSecrets(
             codes=DevCodeHasher(secrets.codes, settings.mock_dev_code), refresh_key=secrets.refresh_key

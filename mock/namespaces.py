@@ -26,7 +26,8 @@ from .world import MemoryRateLimiter, MemoryRepository
 DEFAULT_NAMESPACE = "default"
 #: The claim of a mock access token that names the namespace it was issued in.
 NAMESPACE_CLAIM = "mock_namespace"
-NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+#: As the control API's ``X-Mock-Namespace`` pattern; ``\Z``, since ``$`` would admit a final newline.
+NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
 REQUEST_LOG_SIZE = 1000
 
 

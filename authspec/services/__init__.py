@@ -1,7 +1,8 @@
 """The domain services: every rule of login, tokens and sessions, free of HTTP and SQL.
 
 ``build_services`` wires them from their seams — a ``Repository`` and a ``RateLimiter``
-(``authspec.services.ports``), a ``Mailer``, the signing keyring, a clock and the settings — so
+(``authspec.services.ports``), a ``Mailer``, the signing keyring, the service secrets (independent
+of the keyring), a clock and the settings — so
 the real service (SQLAlchemy, Redis, SMTP) and the mock (in memory) run the same rules.
 Handlers make one call into ``Services.auth``, ``.tokens`` or ``.sessions``.
 """
@@ -45,12 +46,11 @@ def build_services(
     keyring: Keyring,
     clock: Clock,
     settings: Settings,
-    secrets: ServiceSecrets | None = None,
+    secrets: ServiceSecrets,
     access_claims: Mapping[str, str] | None = None,
 ) -> Services:
-    """The three services over one set of seams (``secrets`` default: derived from ``keyring``;
-    ``access_claims``: further claims of every access token, e.g. the mock's namespace)."""
-    secrets = secrets or ServiceSecrets.from_keyring(keyring)
+    """The three services over one set of seams (``access_claims``: further claims of every access
+    token, e.g. the mock's namespace)."""
     access = AccessTokens(
         keyring,
         issuer=settings.jwt_issuer,

@@ -4,18 +4,19 @@ Codes: six CSPRNG digits, stored as a keyed hash, ``code_ttl`` seconds of life, 
 the latest per email; every check is an attempt counted atomically *before* the comparison, so
 of N parallel guesses at most ``code_max_attempts`` are ever compared, and the last allowed wrong
 one voids the code (429 ``too_many_attempts``). A resend keeps the attempt count of a live code.
-Requests are limited per email (``code_resend_after``, a cooldown) and per client IP; a request
-whose email could not be sent does not spend the cooldown (the user may retry at once), but it
-still counts against its IP's limit, which bounds how hard a client can drive a failing mail
-server. The code is stored only once it was handed to the mailer. The answer
-to a code request does not depend on whether the email has an account: unknown emails get a code
-too, and verifying it leads to registration (a single-use registration token), which grants no
-other access.
+Requests are limited per email (``code_resend_after``, a cooldown) and per client IP (an IPv6
+client by its /64: ``ip_bucket``); a request whose email could not be sent does not spend the
+cooldown (the user may retry at once), but it still counts against its IP's limit, which bounds
+how hard a client can drive a failing mail server. The code is stored only once it was handed to
+the mailer. The answer to a code request does not depend on whether the email has an account:
+unknown emails get a code too, and verifying it leads to registration (a single-use registration
+token), which grants no other access.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import uuid
 from datetime import timedelta
@@ -49,6 +50,23 @@ def normalize_email(email: str) -> str:
 def _email_key(email: str) -> str:
     # Limiter keys name no address: a digest is enough to tell emails apart.
     return hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def ip_bucket(ip: str | None) -> str:
+    """The client a per-IP limit counts: an IPv4 address (IPv4-mapped IPv6 too) as itself, an IPv6
+    address by its /64 — one subscriber's LAN (RFC 6177), whose hosts pick addresses at will — and
+    ``-`` for no address. Anything else (a test client's name) counts as written."""
+    if not ip:
+        return "-"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
+    return str(address)
 
 
 def _invalid_code() -> Unauthorized:
@@ -93,7 +111,7 @@ class AuthService:
         s = self.settings
         email = normalize_email(email)
         await self._limit(
-            f"code-ip:{client.ip or '-'}", s.code_ip_limit, s.code_ip_window, "Try again in {retry_after} seconds"
+            f"code-ip:{ip_bucket(client.ip)}", s.code_ip_limit, s.code_ip_window, "Try again in {retry_after} seconds"
         )
         cooldown = f"code-email:{_email_key(email)}"
         if s.code_resend_after > 0:
@@ -138,7 +156,10 @@ class AuthService:
         s = self.settings
         email = normalize_email(email)
         await self._limit(
-            f"verify-ip:{client.ip or '-'}", s.verify_ip_limit, s.verify_ip_window, "Try again in {retry_after} seconds"
+            f"verify-ip:{ip_bucket(client.ip)}",
+            s.verify_ip_limit,
+            s.verify_ip_window,
+            "Try again in {retry_after} seconds",
         )
         now = self.clock.now()
         stored = await self.repo.get_email_code(email)
@@ -163,7 +184,10 @@ class AuthService:
         user = await self.repo.get_user_by_email(email)
         if user is not None:
             pair = await self.tokens.start_session(user, device_name=device_name, client=client)
-            log.info("logged in", extra={"event": "login", "user_id": user.id, "session_id": pair.session_id})
+            log.info(
+                "logged in",
+                extra={"event": "login", "user_id": user.id, "session_id": pair.session_id, "client_ip": client.ip},
+            )
             return Authenticated(tokens=pair, user=user)
         plain = new_opaque_token()
         await self.repo.put_registration_token(
@@ -212,7 +236,10 @@ class AuthService:
         except DuplicateEmail:
             raise already from None
         pair = await self.tokens.start_session(user, device_name=device_name, client=client)
-        log.info("registered", extra={"event": "registered", "user_id": user.id, "session_id": pair.session_id})
+        log.info(
+            "registered",
+            extra={"event": "registered", "user_id": user.id, "session_id": pair.session_id, "client_ip": client.ip},
+        )
         return Registered(tokens=pair, user=user)
 
     async def current_user(self, user_id: str) -> User:

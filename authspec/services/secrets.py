@@ -1,11 +1,13 @@
-"""Server-side secrets of the services, derived from the signing keyring.
+"""Server-side secrets of the services, derived from one service secret (not from signing keys).
 
 Two keyed functions: the HMAC that stores email codes (``authspec.credentials.CodeHasher``) and the
 one that derives a refresh token's successor from the token itself. Deriving the successor
 (rather than storing it) is what lets every request that presents the same parent inside the
-grace window receive the *same* successor while the database holds hashes only. Both secrets
-come from the oldest key of the ring, so rotating the signing key does not change them; retiring
-that key does (codes in flight then fail, and so does a grace-window replay, once).
+grace window receive the *same* successor while the database holds hashes only. Both come from
+the service secret (``AUTHSPEC_SECRET_FILE``, see ``authspec.storage.secretfile``) under their own
+labels, so rotating or retiring a signing key changes neither: a code in flight still verifies
+and a grace-window replay still gets its successor. (Registration tokens need no secret: they
+are random and stored as SHA-256, like refresh tokens.) The mock keeps a generated one in memory.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 
 from authspec.credentials import CodeHasher
-from authspec.keys import Keyring
+
+#: Bytes of a generated service secret (256 bits); a shorter one is refused.
+SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -25,12 +30,19 @@ class ServiceSecrets:
     refresh_key: bytes
 
     @classmethod
-    def from_keyring(cls, keyring: Keyring) -> ServiceSecrets:
-        seed = keyring.keys[-1].pem()
+    def from_secret(cls, secret: bytes) -> ServiceSecrets:
+        """The keyed functions of one service secret (at least ``SECRET_BYTES`` bytes)."""
+        if len(secret) < SECRET_BYTES:
+            raise ValueError(f"a service secret needs at least {SECRET_BYTES} bytes, this one has {len(secret)}")
         return cls(
-            codes=CodeHasher.from_keyring(keyring),
-            refresh_key=hmac.new(seed, b"authspec refresh successors v1", hashlib.sha256).digest(),
+            codes=CodeHasher(hmac.new(secret, b"authspec email codes v1", hashlib.sha256).digest()),
+            refresh_key=hmac.new(secret, b"authspec refresh successors v1", hashlib.sha256).digest(),
         )
+
+    @classmethod
+    def generate(cls) -> ServiceSecrets:
+        """Secrets of a fresh random service secret (the mock's, or a test's)."""
+        return cls.from_secret(secrets.token_bytes(SECRET_BYTES))
 
     def successor_of(self, refresh_token: str) -> str:
         """The refresh token that replaces ``refresh_token``: 256 bits, base64url, 43 characters."""

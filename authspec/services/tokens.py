@@ -165,7 +165,7 @@ class TokenService:
                     return self._pair(
                         parent.user_id, current, successor_plain, child.expires_at, parent.rotated_at, now
                     )
-                # The successor secret changed since the rotation (its key was retired): the pair
+                # The service secret changed since the rotation (its file was replaced): the pair
                 # cannot be given again, but this is no theft either.
                 raise _invalid_refresh()
 

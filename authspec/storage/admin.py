@@ -1,4 +1,4 @@
-"""The real service's administrative commands, behind ``authspec migrate``, ``keys`` and ``purge``.
+"""The real service's administrative commands, behind ``authspec migrate``, ``keys``, ``secrets`` and ``purge``.
 
 Kept here, next to what they manage, so the CLI module stays a thin argument parser. Every
 function returns a process exit code and prints a one-line result (or the reason it failed).
@@ -8,23 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from authspec.clock import SystemClock
+from authspec.clock import Clock, SystemClock
 from authspec.errors import ServiceUnavailable
-from authspec.keys import KeyringError
+from authspec.keys import Keyring, KeyringError, SigningKey, format_instant
 from authspec.settings import Settings
 from authspec.storage.engine import Database, DatabaseUrlError
-from authspec.storage.keyfile import KeyfileError, key_path, load_keyring, retire, rotate
+from authspec.storage.keyfile import KeyfileError, activate, key_path, load_keyring, retire, rotate
 from authspec.storage.migrate import current_revision, head_revision, upgrade
 from authspec.storage.purge import RETENTION_SECONDS, PurgeReport, purge
+from authspec.storage.secretfile import SecretFileError, init_secret_file, load_secret
 
 
 def _say(message: str) -> None:
     sys.stdout.write(message + "\n")
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(message + "\n")
 
 
 def _fail(command: str, message: str) -> int:
@@ -56,25 +61,113 @@ def migrate(settings: Settings, target: str = "head") -> int:
     return 0
 
 
-def keys_rotate(settings: Settings, path: Path | None) -> int:
-    """Put a new signing key in front of the ring; the old ones keep verifying."""
+def _refuse(command: str, message: str) -> int:
+    """A key or secret command that cannot do what was asked: one line, exit status 2."""
+    sys.stderr.write(f"authspec {command}: {message}\n")
+    return 2
+
+
+def _key_line(ring: Keyring, key: SigningKey, now: datetime) -> str:
+    created = "-" if key.created_at is None else format_instant(key.created_at)
+    activates = "-" if key.activates_at is None else format_instant(key.activates_at)
+    return f"{key.kid}  created={created}  activates-at={activates}  {ring.state(key, now).value}"
+
+
+def keys_rotate(settings: Settings, path: Path | None, delay: int | None = None, clock: Clock | None = None) -> int:
+    """Publish a new key at once; it signs after ``delay`` seconds (default: the publish delay)."""
     target = path or key_path(settings)
+    wait = settings.publish_delay if delay is None else delay
+    if wait < 0:
+        return _refuse("keys rotate", f"--delay must be 0 or more seconds, not {wait}")
+    now = (clock or SystemClock()).now()
     try:
-        ring = rotate(target)
+        ring = rotate(target, now=now, delay=wait)
     except KeyringError as exc:
-        return _fail("keys rotate", str(exc))
-    _say(f"authspec keys rotate: {target} now signs with {ring.active.kid} ({len(ring.keys)} key(s) verify)")
+        return _refuse("keys rotate", str(exc))
+    new = ring.keys[0]
+    if len(ring.keys) == 1:
+        _say(f"authspec keys rotate: created {target}; {new.kid} signs")
+        return 0
+    starts = format_instant(now + timedelta(seconds=wait))
+    _say(
+        f"authspec keys rotate: {new.kid} is published now and signs from {starts} ({wait} s); "
+        f"until then {ring.signing_key(now).kid} signs ({len(ring.keys)} key(s) verify)"
+    )
+    if wait < settings.safe_publish_delay:
+        _warn(
+            f"authspec keys rotate: {wait} s is less than the reload interval plus the JWKS cache lifetime "
+            f"({settings.safe_publish_delay} s): verifiers holding an older JWKS may refuse its first tokens"
+        )
     return 0
 
 
-def keys_retire(settings: Settings, path: Path | None, keep: int) -> int:
-    """Drop all but the ``keep`` newest keys: tokens they signed stop verifying."""
+def keys_activate(settings: Settings, path: Path | None, kid: str | None, clock: Clock | None = None) -> int:
+    """Make the newest pending key (or ``kid``) sign now, for operators who know their caches."""
     target = path or key_path(settings)
+    now = (clock or SystemClock()).now()
     try:
-        ring, dropped = retire(target, keep)
+        ring = activate(target, now=now, kid=kid)
     except KeyringError as exc:
-        return _fail("keys retire", str(exc))
+        return _refuse("keys activate", str(exc))
+    signing = ring.signing_key(now)
+    _say(
+        f"authspec keys activate: {signing.kid} signs from now ({format_instant(now)}); running instances "
+        f"switch within {settings.key_reload_interval:g} s (AUTHSPEC_KEY_RELOAD_INTERVAL)"
+    )
+    published = None if signing.created_at is None else (now - signing.created_at).total_seconds()
+    if published is not None and published < settings.safe_publish_delay:
+        _warn(
+            f"authspec keys activate: {signing.kid} was published {published:.0f} s ago, less than the reload "
+            f"interval plus the JWKS cache lifetime ({settings.safe_publish_delay} s): instances or verifiers "
+            "that have not fetched it yet refuse its tokens until they do"
+        )
+    return 0
+
+
+def keys_list(settings: Settings, path: Path | None, clock: Clock | None = None) -> int:
+    """Print each key, newest first: kid, created, activates-at and what it does now."""
+    target = path or key_path(settings)
+    now = (clock or SystemClock()).now()
+    try:
+        ring = Keyring.load(target)
+    except KeyringError as exc:
+        return _refuse("keys list", str(exc))
+    for key in ring.keys:
+        _say(_key_line(ring, key, now))
+    return 0
+
+
+def keys_retire(settings: Settings, path: Path | None, keep: int, clock: Clock | None = None) -> int:
+    """Drop all but the ``keep`` newest keys, never the signing or a pending one: tokens the dropped
+    keys signed stop verifying."""
+    target = path or key_path(settings)
+    if keep < 1:
+        return _refuse("keys retire", f"--keep must be 1 or more, not {keep}")
+    now = (clock or SystemClock()).now()
+    try:
+        before = Keyring.load(target)
+        ring, dropped = retire(target, keep, now=now)
+    except KeyringError as exc:
+        return _refuse("keys retire", str(exc))
     _say(f"authspec keys retire: retired {dropped} key(s); {target} keeps {', '.join(k.kid for k in ring.keys)}")
+    for newer, gone in zip(before.keys, before.keys[1:], strict=False):
+        if ring.find(gone.kid) is None and newer.activates_at is not None:
+            live_until = newer.activates_at + timedelta(seconds=settings.access_ttl)
+            if live_until > now:
+                _warn(
+                    f"authspec keys retire: {gone.kid} signed until {format_instant(newer.activates_at)}; its tokens "
+                    f"(valid until {format_instant(live_until)}) are refused from now on"
+                )
+    return 0
+
+
+def secrets_init(path: Path) -> int:
+    """Create a service secret file (0600) at ``path``; never overwrites one."""
+    try:
+        init_secret_file(path)
+    except SecretFileError as exc:
+        return _refuse("secrets init", str(exc))
+    _say(f"authspec secrets init: wrote {path} (0600); give every instance this file as AUTHSPEC_SECRET_FILE")
     return 0
 
 
@@ -85,7 +178,8 @@ def serve_preflight(settings: Settings) -> str | None:
         Database(settings.database_url, schema=settings.database_schema)
         if settings.env == "prod":
             load_keyring(settings)
-    except (DatabaseUrlError, KeyfileError) as exc:
+            load_secret(settings)
+    except (DatabaseUrlError, KeyfileError, SecretFileError) as exc:
         return str(exc)
     return None
 

@@ -1,18 +1,23 @@
-"""Where the signing keyring lives, and what happens when it is not there.
+"""Where the signing keyring lives, who may read it, and what happens when it is not there.
 
 ``AUTHSPEC_JWT_PRIVATE_KEY_FILE`` names it. Without it (development only; settings refuse prod
 without one) the ring is kept beside the SQLite database (``authspec.db`` →
 ``authspec.keys.pem``), or in the working directory for PostgreSQL, and generated on first
 start: in memory by ``load_keyring``, and written by ``persist_keyring`` only once the startup
 checks have passed, so a start that fails leaves no file behind. With ``AUTHSPEC_ENV=prod`` a
-missing file stops startup with ``KeyfileError`` and a message that says how to create one.
-Writing is exclusive (``os.link`` of a finished temp file), so workers starting together end up
-with the same key.
+missing file, or one that group or others may read (``private_file_problem``), stops startup with
+``KeyfileError`` and a message that says what to do. Writing is exclusive (``os.link`` of a
+finished temp file), so workers starting together end up with the same key; every file is
+written 0600. ``rotate``, ``activate`` and ``retire`` are the key schedule's edits
+(``authspec keys``), each taking the instant it counts from.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from authspec.keys import Keyring, KeyringError
@@ -36,6 +41,35 @@ def key_path(settings: Settings) -> Path:
     return Path(DEV_KEY_NAME)
 
 
+def private_file_problem(setting: str, path: Path) -> str | None:
+    """Why ``path`` is refused in prod (group or others may read or write it), in one line naming
+    the setting, the file and its mode; None when it is owner-only (or absent)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None  # the caller's read says why it cannot be used
+    if mode & 0o077:
+        return (
+            f"{setting}: {path} is accessible by group or others (mode {mode:04o}); "
+            f"make it owner-only with `chmod 600 {path}` and start again"
+        )
+    return None
+
+
+def write_exclusive(path: Path, write: Callable[[Path], None]) -> bool:
+    """Create ``path`` (0600) from a finished temp file unless it exists; True when this call made it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    write(tmp)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
 def persist_keyring(settings: Settings, ring: Keyring) -> Keyring:
     """Save ``ring`` at the settings' key path unless a ring is there already; return what is on disk.
 
@@ -43,17 +77,8 @@ def persist_keyring(settings: Settings, ring: Keyring) -> Keyring:
     wins, and the caller switches to it.
     """
     path = key_path(settings)
-    if path.exists():
-        return Keyring.load(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    ring.save(tmp)
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
+    if not path.exists():
+        write_exclusive(path, ring.save)
     return Keyring.load(path)
 
 
@@ -63,6 +88,9 @@ def load_keyring(settings: Settings) -> Keyring:
     path = key_path(settings)
     try:
         if path.exists():
+            problem = private_file_problem("AUTHSPEC_JWT_PRIVATE_KEY_FILE", path) if settings.env == "prod" else None
+            if problem is not None:
+                raise KeyfileError(problem)
             return Keyring.load(path)
         if settings.env == "prod":
             raise KeyfileError(
@@ -74,16 +102,25 @@ def load_keyring(settings: Settings) -> Keyring:
         raise KeyfileError(f"the signing key file cannot be used: {exc}") from None
 
 
-def rotate(path: Path) -> Keyring:
-    """Put a new signing key in front of the ring at ``path`` (creating the ring if needed)."""
-    ring = Keyring.load(path).rotated() if path.exists() else Keyring.generate()
+def rotate(path: Path, *, now: datetime, delay: float = 0.0) -> Keyring:
+    """Put a new key in front of the ring at ``path``, signing ``delay`` seconds after ``now``; a
+    new ring's first key signs at once (there is nothing to roll over from)."""
+    ring = Keyring.load(path).rotated(now=now, delay=delay) if path.exists() else Keyring.generate(now)
     ring.save(path)
     return ring
 
 
-def retire(path: Path, keep: int = 1) -> tuple[Keyring, int]:
-    """Drop all but the ``keep`` newest keys; returns the ring and how many keys went."""
+def activate(path: Path, *, now: datetime, kid: str | None = None) -> Keyring:
+    """Make the newest key (or ``kid``) of the ring at ``path`` sign from ``now``."""
+    ring = Keyring.load(path).activated(kid, now)
+    ring.save(path)
+    return ring
+
+
+def retire(path: Path, keep: int = 1, *, now: datetime) -> tuple[Keyring, int]:
+    """Drop all but the ``keep`` newest keys, never the signing or a pending one; returns the ring
+    and how many keys went."""
     ring = Keyring.load(path)
-    kept = ring.retired(keep)
+    kept = ring.retired(keep, now)
     kept.save(path)
     return kept, len(ring.keys) - len(kept.keys)

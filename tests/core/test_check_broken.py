@@ -150,6 +150,45 @@ BREAKAGES = {
         _edit("paths/auth.yaml", "#/schemas/CodeSentEnvelope", "#/schemas/NoSuchEnvelope"),
         "openapi.yaml",
     ),
+    "pattern with a bare $": (
+        _edit("components/tokens.yaml", "pattern: '^[A-Za-z0-9_-]+(?!\\n)$'", "pattern: '^[A-Za-z0-9_-]+$'"),
+        "/components/schemas/OpaqueToken: pattern '^[A-Za-z0-9_-]+$' a bare $ also matches before a final newline",
+    ),
+    "pattern with a Unicode class": (
+        _edit("components/common.yaml", "pattern: '^[0-9]{4}-", "pattern: '^\\d{4}-"),
+        "/components/schemas/Timestamp: pattern",
+    ),
+    "token answer without no-store": (
+        _edit(
+            "paths/tokens.yaml",
+            "          Cache-Control:\n            $ref: '../components/common.yaml#/headers/Cache-Control'\n",
+            "",
+        ),
+        "refreshToken (POST /auth/refresh): 200 carries accessToken, refreshToken; declare the Cache-Control header",
+    ),
+    "outbox without no-cache": (
+        _edit(
+            "mock-admin.yaml", "            Pragma:\n              $ref: 'components/common.yaml#/headers/Pragma'\n", ""
+        ),
+        "mock-admin.yaml: getOutbox (GET /outbox): 200 carries code; declare the Pragma header",
+    ),
+    "fixed header on an error": (
+        _edit(
+            "paths/auth.yaml",
+            "        description: An account already exists for this email.\n",
+            "        description: An account already exists for this email.\n        headers:\n          Pragma:\n"
+            "            $ref: '../components/common.yaml#/headers/Pragma'\n",
+        ),
+        "completeRegistration (POST /auth/register): 409 declares the fixed header Pragma, but only success answers",
+    ),
+    "fixed header not required": (
+        _edit(
+            "components/common.yaml",
+            "    required: true\n    schema:\n      type: string\n      enum: [no-cache]",
+            "    schema:\n      type: string\n      enum: [no-cache]",
+        ),
+        "refreshToken (POST /auth/refresh): 200 header Pragma has one value; declare it required: true",
+    ),
 }
 
 

@@ -70,9 +70,13 @@ class Contract:
     def validate(self, schema: dict[str, Any], value: Any) -> list[str]:
         from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
+        from authspec.patterns import with_ecma_patterns
+
         validator = self._validators.get(id(schema))
         if validator is None:
-            validator = self._validators[id(schema)] = OAS30Validator(schema, format_checker=oas30_format_checker)
+            validator = self._validators[id(schema)] = with_ecma_patterns(OAS30Validator)(
+                schema, format_checker=oas30_format_checker
+            )
         return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(value)]
 
     def check(self, response: httpx.Response) -> None:
@@ -101,8 +105,8 @@ class Contract:
             headers = declared.get("headers") or {}
         problems = self.validate(schema, body)
         assert not problems, (request.method, path, status, problems, body)
-        for name in headers:
-            if name in ("WWW-Authenticate", "Retry-After"):
+        for name, header in headers.items():
+            if name in ("WWW-Authenticate", "Retry-After") or header.get("required"):
                 assert name.lower() in response.headers, (path, status, name)
         if status == 401 and "WWW-Authenticate" not in headers:
             assert "www-authenticate" not in response.headers, (path, status, "an undeclared WWW-Authenticate")

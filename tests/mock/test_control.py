@@ -171,7 +171,7 @@ def test_namespaces_are_isolated_worlds(client: TestClient, contract: Contract) 
 
 
 def test_invalid_namespace_is_400(client: TestClient) -> None:
-    for bad in ("has space", "x" * 65, "semi;colon"):
+    for bad in ("has space", "x" * 65, "semi;colon", "trailing-newline\n"):
         for path in (f"{API}/auth/me", "/__mock/outbox"):
             refused = client.get(path, headers={"X-Mock-Namespace": bad})
             assert refused.status_code == 400 and "X-Mock-Namespace" in refused.json()["errors"][1]

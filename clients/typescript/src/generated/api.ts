@@ -321,7 +321,8 @@ export interface components {
             data: components["schemas"]["CodeSent"];
         };
         /**
-         * @description A label the user sees in the session list, such as "Firefox on Linux"; no control characters.
+         * @description A label the user sees in the session list, such as "Firefox on Linux"; no control characters,
+         *     bidi controls or line separators.
          * @example Firefox on Linux
          */
         DeviceName: string;
@@ -417,6 +418,11 @@ export interface components {
          * @example 8kQ2vW0s1YQ8Cw8Yl3m3B0c9dI2q7p1X6s0tZ4uVh5E
          */
         OpaqueToken: string;
+        /**
+         * @description A first or last name: at least one visible character; no control characters, bidi controls
+         *     or line separators.
+         * @example Ada
+         */
         PersonName: string;
         RefreshBody: {
             refreshToken: components["schemas"]["OpaqueToken"];
@@ -474,7 +480,10 @@ export interface components {
             createdAt: components["schemas"]["Timestamp"];
             lastActiveAt: components["schemas"]["Timestamp"];
             expiresAt: components["schemas"]["Timestamp"];
-            /** @example 203.0.113.7 */
+            /**
+             * @description The client's IP address when the session started: the connection's peer or, when that peer is a trusted reverse proxy, the client it forwarded (X-Forwarded-For or Forwarded).
+             * @example 203.0.113.7
+             */
             ip: string | null;
             /** @example Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 */
             userAgent: string | null;
@@ -663,6 +672,16 @@ export interface operations {
             /** @description The code is valid. */
             200: {
                 headers: {
+                    /**
+                     * @description `no-store`: the answer carries a credential; no cache may keep it.
+                     * @example no-store
+                     */
+                    "Cache-Control": "no-store";
+                    /**
+                     * @description `no-cache`: the same for HTTP/1.0 caches.
+                     * @example no-cache
+                     */
+                    Pragma: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
@@ -740,6 +759,16 @@ export interface operations {
             /** @description The user exists and is logged in. */
             201: {
                 headers: {
+                    /**
+                     * @description `no-store`: the answer carries a credential; no cache may keep it.
+                     * @example no-store
+                     */
+                    "Cache-Control": "no-store";
+                    /**
+                     * @description `no-cache`: the same for HTTP/1.0 caches.
+                     * @example no-cache
+                     */
+                    Pragma: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
@@ -856,6 +885,16 @@ export interface operations {
             /** @description A new token pair. */
             200: {
                 headers: {
+                    /**
+                     * @description `no-store`: the answer carries a credential; no cache may keep it.
+                     * @example no-store
+                     */
+                    "Cache-Control": "no-store";
+                    /**
+                     * @description `no-cache`: the same for HTTP/1.0 caches.
+                     * @example no-cache
+                     */
+                    Pragma: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
