@@ -178,6 +178,17 @@ def test_implicit_tls_defaults_to_port_465_unless_a_port_is_given() -> None:
     assert Settings(smtp_tls="starttls").smtp_port == 25
 
 
+def prod_settings(folder: Path) -> dict[str, Any]:
+    """What a production start needs besides SMTP (the other prod rules are not what these tests are about)."""
+    return {
+        "env": "prod",
+        "mail_backend": "smtp",
+        "database_url": f"sqlite:///{folder / 'authspec.db'}",
+        "jwt_private_key_file": folder / "keys.pem",
+        "secret_file": folder / "secret",
+    }
+
+
 def refusal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], **env: str) -> str:
     """What ``authspec migrate`` says, exiting 2, with these settings: one line."""
     for name, value in env.items():
@@ -201,9 +212,7 @@ def test_prod_refuses_smtp_login_without_tls(
     line = refusal(
         monkeypatch,
         capsys,
-        ENV="prod",
-        MAIL_BACKEND="smtp",
-        JWT_PRIVATE_KEY_FILE=str(tmp_path / "keys.pem"),
+        **{name.upper(): str(value) for name, value in prod_settings(tmp_path).items()},
         SMTP_USERNAME="mailer",
         SMTP_TLS="none",
     )
@@ -212,9 +221,7 @@ def test_prod_refuses_smtp_login_without_tls(
 
 @pytest.mark.parametrize("mode", ["starttls", "implicit"])
 def test_prod_accepts_smtp_login_over_tls(mode: str, tmp_path: Path) -> None:
-    settings = Settings(
-        env="prod", mail_backend="smtp", jwt_private_key_file=tmp_path / "k.pem", smtp_username="mailer", smtp_tls=mode
-    )
+    settings = Settings(**prod_settings(tmp_path), smtp_username="mailer", smtp_tls=mode)
     assert settings.smtp_tls == mode
 
 
