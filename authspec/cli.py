@@ -1,4 +1,4 @@
-"""The ``authspec`` command line: serve, mock, bundle, check, migrate, keys, secrets and contract.
+"""The ``authspec`` command line: serve, mock, bundle, check, migrate, purge, keys, secrets and contract.
 
 The apps are started by uvicorn from their factories, named by string
 (``authspec.handlers.app:create_app``, ``authspec.mock.app:create_app``): authspec never imports them. Likewise
@@ -123,6 +123,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         print(f"authspec migrate: {problem}", file=sys.stderr)
         return 2
     return migrate(settings, args.revision)
+
+
+def cmd_purge(_args: argparse.Namespace) -> int:
+    from authspec.storage.admin import purge_once
+
+    settings = _service_settings("purge")
+    return 2 if settings is None else purge_once(settings)
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -330,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="target revision: head (default), base or an id; one below the current revision downgrades",
     )
     p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("purge", help="delete expired and ended rows once, in batches (the service does it hourly)")
+    p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("keys", help="manage the access-token signing keys")
     p.add_argument(

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import os
+import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, SecretStr, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from authspec.clientip import Network, parse_trusted_proxies
@@ -74,7 +75,13 @@ class Settings(BaseSettings):
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
+    # SMTP transport security (issue 12): starttls (upgrade after connecting, port 587/25), implicit
+    # (TLS from the first byte, port 465, the default port then) or none; certificates are verified
+    # against the system's CAs plus smtp_ca_file. smtp_starttls is the old boolean, kept as an alias
+    # (true → starttls, false → none). In prod, SMTP login without TLS is refused.
+    smtp_tls: Literal["starttls", "implicit", "none"] = "none"
+    smtp_starttls: bool | None = None
+    smtp_ca_file: Path | None = None
     mail_from: str = "authspec <no-reply@localhost>"
 
     jwt_issuer: str = "authspec"
@@ -139,6 +146,59 @@ class Settings(BaseSettings):
     # optional fixed 6-digit code accepted besides the emailed one, for demos (off by default).
     mock_fixtures: Path | None = None
     mock_dev_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+
+    # Housekeeping (issue 12): the purge of expired rows runs within purge_delay seconds of start
+    # (at a random moment in its second half), then every purge_interval seconds (±10%), deleting
+    # at most purge_batch_size rows per transaction; `authspec purge` runs it once.
+    purge_delay: float = Field(default=60.0, ge=0)
+    purge_interval: float = Field(default=3600.0, gt=0)
+    purge_batch_size: int = Field(default=1000, ge=1, le=10_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _smtp_tls_mode(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        # AUTHSPEC_SMTP_STARTTLS (a boolean) names a mode of AUTHSPEC_SMTP_TLS; both may be set if they agree.
+        if data.get("smtp_starttls") not in (None, ""):
+            try:
+                implied = "starttls" if TypeAdapter(bool).validate_python(data["smtp_starttls"]) else "none"
+            except ValidationError:
+                return data  # the field's own validation names AUTHSPEC_SMTP_STARTTLS
+            given = data.get("smtp_tls")
+            if given in (None, ""):
+                data = {**data, "smtp_tls": implied}
+            elif str(given) != implied:
+                raise ValueError(
+                    f"AUTHSPEC_SMTP_TLS={given} and AUTHSPEC_SMTP_STARTTLS={data['smtp_starttls']} disagree "
+                    f"(the old boolean means AUTHSPEC_SMTP_TLS={implied}); set only AUTHSPEC_SMTP_TLS"
+                )
+        # Implicit TLS listens on 465 (RFC 8314); an explicit AUTHSPEC_SMTP_PORT still wins.
+        if data.get("smtp_tls") == "implicit" and data.get("smtp_port") in (None, ""):
+            data = {**data, "smtp_port": 465}
+        return data
+
+    @field_validator("smtp_ca_file", mode="after")
+    @classmethod
+    def _usable_ca_file(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        try:
+            ssl.create_default_context().load_verify_locations(cafile=str(value))
+        except (OSError, ssl.SSLError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            problem = f"AUTHSPEC_SMTP_CA_FILE: {value} is not a readable PEM file of CA certificates ({reason})"
+            raise ValueError(problem) from None
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_plaintext_smtp_login_in_prod(self) -> Settings:
+        if self.env == "prod" and self.smtp_username and self.smtp_tls == "none":
+            raise ValueError(
+                "AUTHSPEC_SMTP_TLS=none with AUTHSPEC_SMTP_USERNAME is refused when AUTHSPEC_ENV=prod (the password "
+                "would cross the network in clear); set AUTHSPEC_SMTP_TLS=starttls or implicit"
+            )
+        return self
 
     @field_validator("cors_origins", mode="before")
     @classmethod

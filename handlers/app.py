@@ -3,7 +3,7 @@
 ``create_app`` assembles the service from its seams — storage (``authspec.storage``), the mail
 backend, the signing keyring, the service secret, the clock — and hands the contract app the
 lifespan (migrations, connection check, key-file reload every ``AUTHSPEC_KEY_RELOAD_INTERVAL``,
-an hourly purge of expired rows, clean shutdown) and the bearer
+the purge of expired rows soon after start and then hourly, clean shutdown) and the bearer
 verifier (JWT + active session on every request). Liveness and readiness (``/healthz``,
 ``/readyz``) are operations of the contract like any other (``handlers/health.py``).
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -31,15 +32,12 @@ from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
 from authspec.storage import Storage
 from authspec.storage.keyfile import key_path, load_keyring, persist_keyring
+from authspec.storage.purge import RETENTION_SECONDS, purge
 from authspec.storage.secretfile import load_secret, persist_secret
 
 from .logs import configure_logging
 
 log = logging.getLogger("authspec.service")
-
-#: How often expired rows are purged, and how long ended sessions are kept for audit first.
-PURGE_SECONDS = 3600.0
-PURGE_RETENTION = 86400
 
 
 async def _watch_keys(services: Services, settings: Settings) -> None:
@@ -58,15 +56,25 @@ async def _watch_keys(services: Services, settings: Settings) -> None:
             log.warning("the key file could not be reloaded", extra={"event": "keys.reload_failed", "error": str(exc)})
 
 
-async def _housekeeping(services: Services) -> None:
-    """Delete what can never be used again (ended sessions and their tokens, old codes, windows)."""
+async def _housekeeping(storage: Storage, clock: Clock, settings: Settings) -> None:
+    """Delete what can never be used again (``authspec.storage.purge``): first within
+    ``purge_delay`` seconds of start, then every ``purge_interval``, each wait jittered so that
+    instances started together spread out (on PostgreSQL only one of them purges at a time)."""
+    wait = settings.purge_delay * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
     while True:
-        await asyncio.sleep(PURGE_SECONDS)
+        await asyncio.sleep(wait)
+        wait = settings.purge_interval * random.uniform(0.9, 1.1)  # noqa: S311 - jitter, not a secret
         try:
-            removed = await services.repo.purge_expired(services.clock.now() - timedelta(seconds=PURGE_RETENTION))
-            log.info("expired rows purged", extra={"event": "storage.purged", "rows": removed})
+            before = clock.now() - timedelta(seconds=RETENTION_SECONDS)
+            report = await purge(storage.db, before, batch_size=settings.purge_batch_size)
         except Exception as exc:  # the database may be away for a while; try again next time
             log.warning("purge failed", extra={"event": "storage.purge_failed", "error": type(exc).__name__})
+            continue
+        if report.skipped:
+            log.info("purge skipped: another instance is purging", extra={"event": "storage.purge_skipped"})
+        else:
+            extra = {"event": "storage.purged", "rows": report.rows, "batches": report.batches}
+            log.info("expired rows purged", extra=extra)
 
 
 def reload_keys(services: Services, keyring: Keyring) -> None:
@@ -127,7 +135,8 @@ def create_app(
         secret_on_disk = persist_secret(settings, secret)
         if secret_on_disk != secret:
             use_secrets(services, ServiceSecrets.from_secret(secret_on_disk))
-        tasks = [asyncio.create_task(_watch_keys(services, settings)), asyncio.create_task(_housekeeping(services))]
+        tasks = [asyncio.create_task(_watch_keys(services, settings))]
+        tasks.append(asyncio.create_task(_housekeeping(storage, clock, settings)))
         log.info("service started", extra={"event": "service.started", "database": storage.db.dialect})
         try:
             yield {"services": services}

@@ -200,3 +200,6 @@ class MemoryRateLimiter:
         if count <= limit:
             return 0
         return max(1, int((end - now).total_seconds() + 0.999))
+
+    async def release(self, key: str, *, now: datetime) -> None:
+        self._windows.pop(key, None)

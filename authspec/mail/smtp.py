@@ -1,8 +1,12 @@
 """The SMTP mail backend: ``smtplib`` in a worker thread, so the event loop never waits on a server.
 
 Each message opens its own connection (login codes are rare and a pooled connection would go
-stale); STARTTLS and login are used when configured. Failures raise ``MailError``; the service
-turns that into 503 without revealing anything about the address.
+stale). ``tls`` is ``AUTHSPEC_SMTP_TLS``: ``starttls`` upgrades the connection before anything
+else is said, ``implicit`` speaks TLS from the first byte (port 465), ``none`` sends in clear;
+with TLS the server's certificate and host name are verified against the system's CAs plus
+``AUTHSPEC_SMTP_CA_FILE``, and a server that offers no STARTTLS is refused, never used in clear.
+Login is used when configured. Failures (an untrusted certificate included) raise ``MailError``
+within the timeout; the service turns that into 503 without revealing anything about the address.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Literal
 
 from authspec.services.ports import CodeMessage
 from authspec.settings import Settings
@@ -30,7 +36,8 @@ class SmtpMailer:
         sender: str,
         username: str | None = None,
         password: str | None = None,
-        starttls: bool = False,
+        tls: Literal["starttls", "implicit", "none"] = "none",
+        ca_file: Path | None = None,
         timeout: float = 10.0,
     ) -> None:
         self.host = host
@@ -38,8 +45,11 @@ class SmtpMailer:
         self.sender = sender
         self.username = username
         self.password = password
-        self.starttls = starttls
+        self.tls = tls
         self.timeout = timeout
+        self.context = ssl.create_default_context()  # CERT_REQUIRED and host-name checks
+        if ca_file is not None:
+            self.context.load_verify_locations(cafile=str(ca_file))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpMailer:
@@ -49,7 +59,8 @@ class SmtpMailer:
             sender=settings.mail_from,
             username=settings.smtp_username,
             password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-            starttls=settings.smtp_starttls,
+            tls=settings.smtp_tls,
+            ca_file=settings.smtp_ca_file,
         )
 
     def build(self, message: CodeMessage) -> EmailMessage:
@@ -72,9 +83,14 @@ class SmtpMailer:
             raise MailError(f"SMTP delivery to {self.host}:{self.port} failed: {type(exc).__name__}") from exc
 
     def _deliver(self, email: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as client:
-            if self.starttls:
-                client.starttls(context=ssl.create_default_context())
+        client = (
+            smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self.context)
+            if self.tls == "implicit"
+            else smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        )
+        with client:
+            if self.tls == "starttls":
+                client.starttls(context=self.context)  # raises SMTPNotSupportedError when not offered
             if self.username:
                 client.login(self.username, self.password or "")
             client.send_message(email)

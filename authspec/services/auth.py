@@ -5,9 +5,12 @@ the latest per email; every check is an attempt counted atomically *before* the 
 of N parallel guesses at most ``code_max_attempts`` are ever compared, and the last allowed wrong
 one voids the code (429 ``too_many_attempts``). A resend keeps the attempt count of a live code.
 Requests are limited per email (``code_resend_after``, a cooldown) and per client IP (an IPv6
-client by its /64: ``ip_bucket``). The answer to a code request does not depend on whether the
-email has an account: unknown emails get a code too, and verifying it leads to registration (a
-single-use registration token), which grants no other access.
+client by its /64: ``ip_bucket``); a request whose email could not be sent does not spend the
+cooldown (the user may retry at once), but it still counts against its IP's limit, which bounds
+how hard a client can drive a failing mail server. The code is stored only once it was handed to
+the mailer. The answer to a code request does not depend on whether the email has an account:
+unknown emails get a code too, and verifying it leads to registration (a single-use registration
+token), which grants no other access.
 """
 
 from __future__ import annotations
@@ -94,6 +97,15 @@ class AuthService:
         if retry_after:
             raise TooManyRequests(message.format(retry_after=retry_after), retry_after=retry_after)
 
+    async def _release(self, key: str) -> None:
+        if self.settings.code_resend_after <= 0:
+            return
+        try:
+            await self.limiter.release(key, now=self.clock.now())
+        except Exception as exc:  # the store is away too: the original failure is the one to report
+            extra = {"event": "limit.release_failed", "error": type(exc).__name__}
+            log.warning("a cooldown could not be released", extra=extra)
+
     async def request_code(self, email: str, client: ClientInfo) -> CodeSent:
         """Send a new code to ``email`` (whether or not it has an account)."""
         s = self.settings
@@ -101,27 +113,33 @@ class AuthService:
         await self._limit(
             f"code-ip:{ip_bucket(client.ip)}", s.code_ip_limit, s.code_ip_window, "Try again in {retry_after} seconds"
         )
+        cooldown = f"code-email:{_email_key(email)}"
         if s.code_resend_after > 0:
-            await self._limit(
-                f"code-email:{_email_key(email)}", 1, s.code_resend_after, "Try again in {retry_after} seconds"
-            )
+            await self._limit(cooldown, 1, s.code_resend_after, "Try again in {retry_after} seconds")
         now = self.clock.now()
         code = new_code()
-        await self.repo.replace_email_code(
-            EmailCode(
-                id=str(uuid.uuid4()),
-                email=email,
-                code_hash=self.secrets.codes.hash(email, code),
-                created_at=now,
-                expires_at=now + timedelta(seconds=s.code_ttl),
-            ),
-            max_attempts=s.code_max_attempts,
-        )
+        # Mail first, then store: a code that was never delivered never supersedes the email's live
+        # one, and a failure of either step releases the cooldown this request would have spent.
         try:
             await self.mailer.send(compose_code_message(email, code, expires_in=s.code_ttl, sent_at=now))
         except Exception as exc:
             log.error("the code email could not be sent", extra={"event": "mail.failed", "error": type(exc).__name__})
+            await self._release(cooldown)
             raise ServiceUnavailable("The code could not be sent; try again later") from exc
+        try:
+            await self.repo.replace_email_code(
+                EmailCode(
+                    id=str(uuid.uuid4()),
+                    email=email,
+                    code_hash=self.secrets.codes.hash(email, code),
+                    created_at=now,
+                    expires_at=now + timedelta(seconds=s.code_ttl),
+                ),
+                max_attempts=s.code_max_attempts,
+            )
+        except BaseException:
+            await self._release(cooldown)
+            raise
         log.info("code sent", extra={"event": "code.sent"})
         return CodeSent(expires_in=s.code_ttl, resend_after=s.code_resend_after)
 

@@ -237,7 +237,9 @@ class Repository(Protocol):
 
     async def purge_expired(self, before: datetime) -> int:
         """Delete codes, registration tokens and ended sessions (with their refresh tokens) that
-        expired or ended before ``before``; return how many rows went. Housekeeping only."""
+        expired or ended before ``before``; return how many rows went. Housekeeping only: the
+        service purges through ``authspec.storage.purge`` (batched, one instance at a time), which
+        the SQL repository's method runs too; it need not be atomic."""
         ...
 
 
@@ -252,6 +254,12 @@ class RateLimiter(Protocol):
         Atomic: N concurrent hits count N. The window is fixed and starts at the first event after
         the previous window ended, so ``limit=1`` is a cooldown of ``window`` seconds.
         """
+        ...
+
+    async def release(self, key: str, *, now: datetime) -> None:
+        """Forget ``key``'s current window, as if none of its events had happened, so the next hit
+        is allowed: a cooldown whose action failed (a code email that could not be sent) is not
+        spent. Atomic with ``hit``; a no-op for an unknown key."""
         ...
 
     async def ping(self) -> None:

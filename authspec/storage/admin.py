@@ -1,4 +1,4 @@
-"""The real service's administrative commands, behind ``authspec migrate``, ``keys`` and ``secrets``.
+"""The real service's administrative commands, behind ``authspec migrate``, ``keys``, ``secrets`` and ``purge``.
 
 Kept here, next to what they manage, so the CLI module stays a thin argument parser. Every
 function returns a process exit code and prints a one-line result (or the reason it failed).
@@ -11,7 +11,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from authspec.clock import Clock, SystemClock
 from authspec.errors import ServiceUnavailable
@@ -19,8 +19,9 @@ from authspec.keys import Keyring, KeyringError, SigningKey, format_instant
 from authspec.settings import Settings
 from authspec.storage.engine import Database, DatabaseUrlError
 from authspec.storage.keyfile import KeyfileError, activate, key_path, load_keyring, retire, rotate
-from authspec.storage.migrate import UnknownRevision, lineage, migrate_to
+from authspec.storage.migrate import UnknownRevision, current_revision, head_revision, lineage, migrate_to
 from authspec.storage.preflight import storage_problem
+from authspec.storage.purge import RETENTION_SECONDS, PurgeReport, purge
 from authspec.storage.secretfile import SecretFileError, init_secret_file, load_secret
 
 
@@ -214,3 +215,36 @@ def serve_preflight(settings: Settings) -> str | None:
     except (DatabaseUrlError, KeyfileError, SecretFileError) as exc:
         return str(exc)
     return storage_problem(settings)  # the database (reachable, at a known revision) and Redis
+
+
+def purge_once(settings: Settings) -> int:
+    """Run the purge of expired rows once (``authspec.storage.purge``), as the service does hourly."""
+
+    async def run() -> PurgeReport | str:
+        db = Database(settings.database_url, schema=settings.database_schema)
+        try:
+            at, head = await current_revision(db), head_revision()
+            if at != head:
+                return f"the database is at revision {at or 'empty'}, not {head}; run `authspec migrate` first"
+            before = SystemClock().now() - timedelta(seconds=RETENTION_SECONDS)
+            return await purge(db, before, batch_size=settings.purge_batch_size)
+        finally:
+            await db.dispose()
+
+    def refuse(problem: str) -> int:  # a database that cannot be used is the operator's to fix
+        _fail("purge", problem)
+        return 2
+
+    try:
+        report = asyncio.run(run())
+    except DatabaseUrlError as exc:
+        return refuse(str(exc))
+    except (ServiceUnavailable, OSError, OperationalError, InterfaceError) as exc:
+        return refuse(f"cannot reach the database ({type(exc.__cause__ or exc).__name__})")
+    if isinstance(report, str):
+        return refuse(report)
+    if report.skipped:
+        _say("authspec purge: skipped; another instance is purging this database (its advisory lock is held)")
+    else:
+        _say(f"authspec purge: deleted {report.rows} expired row(s) in {report.batches} batch(es)")
+    return 0

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case
+from sqlalchemy import case, delete
 
 from authspec.errors import ServiceUnavailable
 from authspec.storage.engine import Database
@@ -50,6 +50,10 @@ class SqlRateLimiter:
             return 0
         wait: float = (resets_at - now).total_seconds()
         return max(1, math.ceil(wait))
+
+    async def release(self, key: str, *, now: datetime) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(delete(rate_limits).where(rate_limits.c.key == key))
 
 
 _HIT = """
@@ -99,6 +103,9 @@ class RedisRateLimiter:
         if int(count) <= limit:
             return 0
         return max(1, math.ceil(int(ttl_ms) / 1000))
+
+    async def release(self, key: str, *, now: datetime) -> None:
+        await self.client.delete(self.prefix + key)
 
     async def ping(self) -> None:
         async with self._unavailable_as_503():

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, insert, or_, select, text, update
+from sqlalchemy import and_, case, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +27,7 @@ from authspec.services.ports import (
     User,
 )
 from authspec.storage.engine import Database
+from authspec.storage.purge import purge
 from authspec.storage.tables import email_codes, refresh_tokens, registration_tokens, sessions, users
 
 
@@ -361,18 +362,6 @@ class SqlRepository:
         async with self.db.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
-    async def purge_expired(self, before: datetime) -> int:
-        from authspec.storage.tables import rate_limits
-
-        ended = select(sessions.c.id).where(or_(sessions.c.revoked_at < before, sessions.c.expires_at < before))
-        removed = 0
-        async with self.db.write() as conn:
-            for stmt in (
-                delete(refresh_tokens).where(refresh_tokens.c.session_id.in_(ended)),
-                delete(sessions).where(sessions.c.id.in_(ended)),
-                delete(email_codes).where(email_codes.c.expires_at < before),
-                delete(registration_tokens).where(registration_tokens.c.expires_at < before),
-                delete(rate_limits).where(rate_limits.c.resets_at < before),
-            ):
-                removed += (await conn.execute(stmt)).rowcount
-        return removed
+    async def purge_expired(self, before: datetime, *, batch_size: int = 1000) -> int:
+        """Batched, and skipped (0) while another instance purges (``authspec.storage.purge``)."""
+        return (await purge(self.db, before, batch_size=batch_size)).rows

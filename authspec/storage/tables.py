@@ -2,7 +2,8 @@
 
 Secrets are stored only as hashes (``token_hash``, ``code_hash``). Every instant is a
 ``UTCDateTime``: timestamptz on PostgreSQL, naive-UTC text on SQLite, always timezone-aware UTC
-in Python. Alembic's migrations (``authspec/storage/migrations``) create exactly these tables;
+in Python. The purge (``authspec.storage.purge``) filters on indexed columns only. Alembic's
+migrations (``authspec/storage/migrations``) create exactly these tables and indexes;
 ``tests/service/test_storage.py`` checks that the two agree.
 """
 
@@ -69,6 +70,9 @@ sessions = Table(
     Column("revoked_at", UTCDateTime()),
     Column("revoked_reason", String(32)),
     Index(None, "user_id", "revoked_at"),
+    # The purge's filters (revision 0002): ended sessions, expired codes, tokens and windows.
+    Index(None, "revoked_at"),
+    Index(None, "expires_at"),
 )
 
 refresh_tokens = Table(
@@ -95,6 +99,7 @@ email_codes = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("consumed_at", UTCDateTime()),
+    Index(None, "expires_at"),
 )
 
 registration_tokens = Table(
@@ -105,6 +110,7 @@ registration_tokens = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("consumed_at", UTCDateTime()),
+    Index(None, "expires_at"),
 )
 
 rate_limits = Table(
@@ -113,4 +119,5 @@ rate_limits = Table(
     Column("key", String(128), primary_key=True),
     Column("count", Integer, nullable=False),
     Column("resets_at", UTCDateTime(), nullable=False),
+    Index(None, "resets_at"),
 )

@@ -31,9 +31,6 @@ UNKNOWN_ON_PURPOSE = {
     "AUTHSPEC_ZZZ": None,
     "AUTHSPEC_PORTS": None,  # a field of a Settings subclass in test_settings_checked.py
 }
-#: Settings other branches of issue 12 add as Settings fields, which deploy/ and the production
-#: trial already name. Tolerated only while unknown: once one is a setting, drop it from here.
-PENDING = ("AUTHSPEC_SMTP_TLS",)
 
 
 def mentioned_names() -> dict[str, set[str]]:
@@ -59,7 +56,7 @@ def mentioned_names() -> dict[str, set[str]]:
 def test_every_name_the_repository_mentions_is_one_authspec_reads() -> None:
     found = mentioned_names()
     assert "AUTHSPEC_DATABASE_URL" in found and "AUTHSPEC_CONTRACT_URL" in found  # the scan sees the code
-    allowed = known_names() | set(UNKNOWN_ON_PURPOSE) | set(PENDING)
+    allowed = known_names() | set(UNKNOWN_ON_PURPOSE)
     strays = {name: sorted(files) for name, files in sorted(found.items()) if name not in allowed}
     assert not strays, (
         "names no part of authspec reads (add the setting to Settings, or a name read elsewhere to "
@@ -71,11 +68,6 @@ def test_every_declared_name_outside_settings_is_used_somewhere() -> None:
     found = mentioned_names()
     unused = [name for name in OTHER_NAMES if not set(found.get(name, ())) - {"authspec/startup.py"}]
     assert not unused, f"OTHER_NAMES lists names nothing reads any more: {unused}"
-
-
-def test_pending_names_are_not_settings_yet() -> None:
-    arrived = [name for name in PENDING if name in known_names()]
-    assert not arrived, f"now settings: drop them from PENDING in {Path(__file__).name}: {arrived}"
 
 
 @pytest.mark.parametrize(("name", "closest"), UNKNOWN_ON_PURPOSE.items())

@@ -18,6 +18,7 @@ from authspec import startup
 from authspec.keys import Keyring
 from authspec.settings import Settings
 from authspec.startup import describe_settings_error, exposure_warning, is_loopback
+from authspec.storage.secretfile import init_secret_file
 from tests.helpers import authspec_cli, clean_env, free_port
 
 TIMEOUT = 60
@@ -48,10 +49,13 @@ def prod(tmp_path: Path) -> dict[str, str]:
     """The settings of a production start that passes every check of the settings themselves."""
     key = tmp_path / "keys.pem"
     Keyring.generate().save(key)
+    secret = tmp_path / "secret"
+    init_secret_file(secret)
     return {
         "AUTHSPEC_ENV": "prod",
         "AUTHSPEC_MAIL_BACKEND": "smtp",
         "AUTHSPEC_JWT_PRIVATE_KEY_FILE": str(key),
+        "AUTHSPEC_SECRET_FILE": str(secret),
         "AUTHSPEC_DATABASE_URL": f"sqlite:///{tmp_path / 'prod.db'}",
     }
 

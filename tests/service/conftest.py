@@ -30,6 +30,7 @@ TEST_DEFAULTS: dict[str, Any] = {
     "code_ip_limit": 10_000,
     "verify_ip_limit": 10_000,
     "migrate_on_start": True,
+    "purge_delay": 3600.0,  # only the housekeeping tests purge while the app runs
 }
 
 

@@ -326,6 +326,15 @@ class RateLimiterContract:
         assert await limiter.hit(key, limit=1, window=60, now=NOW + timedelta(seconds=20)) == 40
         assert await limiter.hit(key, limit=1, window=60, now=NOW + timedelta(seconds=60)) == 0
 
+    async def test_release_reopens_a_cooldown(self, limiter: Any) -> None:
+        key = f"k-{uuid.uuid4().hex}"
+        assert await limiter.hit(key, limit=1, window=60, now=NOW) == 0
+        assert await limiter.hit(key, limit=1, window=60, now=NOW) > 0
+        await limiter.release(key, now=NOW)
+        assert await limiter.hit(key, limit=1, window=60, now=NOW) == 0  # as if nothing had been counted
+        assert await limiter.hit(key, limit=1, window=60, now=NOW) > 0
+        await limiter.release(f"unknown-{key}", now=NOW)  # a no-op
+
     async def test_concurrent_hits_are_each_counted(self, limiter: Any) -> None:
         key = f"k-{uuid.uuid4().hex}"
         waits = await asyncio.gather(*(limiter.hit(key, limit=5, window=60, now=NOW) for _ in range(25)))

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import authspec.handlers.app as service_app
 import httpx
 import pytest
 from authspec.handlers.app import create_app
@@ -196,9 +195,8 @@ def test_a_running_service_picks_up_a_rotated_key_file(make_api: Callable[..., A
     data(api.get("/auth/me", old.access))
 
 
-def test_ended_sessions_are_purged_after_a_day(make_api: Callable[..., Api], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service_app, "PURGE_SECONDS", 0.05)
-    api = make_api()
+def test_ended_sessions_are_purged_after_a_day(make_api: Callable[..., Api]) -> None:
+    api = make_api(purge_delay=0, purge_interval=0.05)
     ended, kept = api.login(EMAIL, device="ended"), api.login(EMAIL, device="kept")
     data(api.post("/auth/logout", {"scope": "current"}, ended.access))
     api.clock.advance(86400 + 600)  # a day after the session ended and after the last code expired
