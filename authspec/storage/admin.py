@@ -11,6 +11,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from authspec.clock import Clock, SystemClock
@@ -221,7 +222,7 @@ def purge_once(settings: Settings) -> int:
     """Run the purge of expired rows once (``authspec.storage.purge``), as the service does hourly."""
 
     async def run() -> PurgeReport | str:
-        db = Database(settings.database_url, schema=settings.database_schema)
+        db = Database.from_settings(settings)
         try:
             at, head = await current_revision(db), head_revision()
             if at != head:
