@@ -56,7 +56,7 @@ def example_settings() -> dict[str, str]:
     for line in (DEPLOY / "production.env.example").read_text().splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             name, _, value = line.partition("=")
-            pairs[name.strip()] = value.strip()
+            pairs[name.strip()] = " ".join(shlex.split(value))  # as the shell that sources it reads it
     return pairs
 
 
