@@ -8,13 +8,14 @@ The apps are started by uvicorn from their factories, named by string
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from authspec.settings import Settings
@@ -26,7 +27,15 @@ MOCK_FACTORY = "authspec.mock.app:create_app"
 MOCK_PREFLIGHT = "authspec.mock.app:preflight"
 
 
-def _run_server(factory: str, host: str, port: int, log_level: str, command: str, workers: int = 1) -> int:
+def _run_server(
+    factory: str,
+    host: str,
+    port: int,
+    log_level: str,
+    command: str,
+    workers: int = 1,
+    worker_env: dict[str, str] | None = None,
+) -> int:
     module = factory.partition(":")[0]
     if importlib.util.find_spec(module.partition(".")[0]) is None or importlib.util.find_spec(module) is None:
         print(f"authspec: {module} is not available in this installation", file=sys.stderr)
@@ -39,6 +48,9 @@ def _run_server(factory: str, host: str, port: int, log_level: str, command: str
         return 2
     import uvicorn
 
+    # uvicorn builds the app from its factory by name, in this process or in each worker: settings
+    # reach it through the environment, set only now that nothing can refuse the start any more.
+    os.environ.update(worker_env or {})
     # lifespan="on": with "auto", a failing startup is swallowed and the server answers 500s.
     # workers > 1: a supervisor binds the socket and each worker builds the app from the factory's name.
     # loop/http "auto": uvloop and httptools (runtime dependencies) when installed, else asyncio and h11.
@@ -66,6 +78,21 @@ def _unresolved(command: str) -> list[str]:
     if command == "mock":
         problems += missing_handlers(load_bundle(ADMIN_SPEC), CONTROL_HANDLERS)
     return problems
+
+
+@contextlib.contextmanager
+def _environ(overlay: dict[str, str]) -> Iterator[None]:
+    """``overlay`` in ``os.environ`` for the block, and the environment as it was afterwards."""
+    saved = {name: os.environ.get(name) for name in overlay}
+    os.environ.update(overlay)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _service_settings(command: str) -> Settings | None:
@@ -96,11 +123,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"authspec serve: {problem}", file=sys.stderr)
         return 2
     _warn_exposure("serve", args.host, settings)
-    if migrate_first:
-        # uvicorn builds the app from its factory by name in each worker: migrated already, they skip it.
-        os.environ["AUTHSPEC_MIGRATE_ON_START"] = "false"
+    # Migrated already, the workers skip it.
+    worker_env = {"AUTHSPEC_MIGRATE_ON_START": "false"} if migrate_first else {}
     workers = args.workers or settings.workers  # the flag wins over AUTHSPEC_WORKERS
-    return _run_server(SERVICE_FACTORY, args.host, args.port, args.log_level, "serve", workers=workers)
+    return _run_server(
+        SERVICE_FACTORY, args.host, args.port, args.log_level, "serve", workers=workers, worker_env=worker_env
+    )
 
 
 def _warn_exposure(command: str, host: str, settings: Settings) -> None:
@@ -154,19 +182,21 @@ def cmd_secrets(args: argparse.Namespace) -> int:
 
 
 def cmd_mock(args: argparse.Namespace) -> int:
+    # uvicorn builds the app from its factory by name: the flags reach it as settings, through the
+    # environment of the server (``worker_env``), never left behind in this process.
+    overlay: dict[str, str] = {}
     if getattr(args, "no_cors", False):
-        # uvicorn builds the app from its factory by name; the settings carry the choice to it.
-        os.environ["AUTHSPEC_MOCK_CORS"] = "false"
+        overlay["AUTHSPEC_MOCK_CORS"] = "false"
     fixtures: Path | None = getattr(args, "fixtures", None)
     setting = "AUTHSPEC_MOCK_FIXTURES"
     if fixtures is not None:
         if not fixtures.is_file():
             print(f"authspec mock: --fixtures: no fixtures file at {fixtures}", file=sys.stderr)
             return 2
-        # uvicorn builds the app from its factory by name; the settings carry the file to it.
-        os.environ["AUTHSPEC_MOCK_FIXTURES"] = str(fixtures.resolve())
+        overlay["AUTHSPEC_MOCK_FIXTURES"] = str(fixtures.resolve())
         setting = "--fixtures"
-    settings = _service_settings("mock")
+    with _environ(overlay):
+        settings = _service_settings("mock")
     if settings is None:
         return 2
     module, _, name = MOCK_PREFLIGHT.partition(":")
@@ -177,7 +207,7 @@ def cmd_mock(args: argparse.Namespace) -> int:
             print(f"authspec mock: {problem}", file=sys.stderr)
             return 2
     _warn_exposure("mock", args.host, settings)
-    return _run_server(MOCK_FACTORY, args.host, args.port, args.log_level, "mock")
+    return _run_server(MOCK_FACTORY, args.host, args.port, args.log_level, "mock", worker_env=overlay)
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:

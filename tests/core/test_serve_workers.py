@@ -24,15 +24,23 @@ def recorded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     """What ``_run_server`` was asked for; the settings point at a fresh SQLite file."""
     calls: dict[str, Any] = {}
 
-    def record(factory: str, host: str, port: int, log_level: str, command: str, workers: int = 1) -> int:
-        calls.update(factory=factory, command=command, workers=workers)
+    def record(
+        factory: str,
+        host: str,
+        port: int,
+        log_level: str,
+        command: str,
+        workers: int = 1,
+        worker_env: dict[str, str] | None = None,
+    ) -> int:
+        calls.update(factory=factory, command=command, workers=workers, worker_env=worker_env or {})
         return 0
 
     for name in [n for n in os.environ if n.startswith("AUTHSPEC_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("AUTHSPEC_DATABASE_URL", f"sqlite:///{tmp_path / 'authspec.db'}")
     monkeypatch.setenv("AUTHSPEC_MAIL_BACKEND", "memory")
-    monkeypatch.setenv("AUTHSPEC_MIGRATE_ON_START", "true")  # restored afterwards: serve sets it to false
+    monkeypatch.setenv("AUTHSPEC_MIGRATE_ON_START", "true")
     monkeypatch.setattr(cli, "_run_server", record)
     calls["db"] = tmp_path / "authspec.db"
     return calls
@@ -54,7 +62,7 @@ def test_serve_asks_for_the_flag_else_the_setting_else_one_worker(
 
 def test_serve_migrates_once_before_the_workers_and_turns_theirs_off(recorded: dict[str, Any]) -> None:
     assert cli.main(["serve", "--workers", "2"]) == 0
-    assert os.environ["AUTHSPEC_MIGRATE_ON_START"] == "false"
+    assert recorded["worker_env"] == {"AUTHSPEC_MIGRATE_ON_START": "false"}
 
     async def revision() -> str | None:
         db = Database(f"sqlite:///{recorded['db']}")
@@ -102,4 +110,4 @@ def test_serve_leaves_an_in_memory_database_to_each_worker_to_migrate(
 ) -> None:
     monkeypatch.setenv("AUTHSPEC_DATABASE_URL", "sqlite:///:memory:")
     assert cli.main(["serve"]) == 0
-    assert os.environ["AUTHSPEC_MIGRATE_ON_START"] == "true"  # the parent's copy would die with it
+    assert recorded["worker_env"] == {}  # the parent's copy would die with it

@@ -80,7 +80,7 @@ def test_an_unknown_name_stops_a_prod_start_naming_the_closest_setting(
     del prod["AUTHSPEC_DATABASE_URL"]
     done = run(cli(*args), tmp_path, **prod, AUTHSPEC_DATABSE_URL=f"sqlite:///{tmp_path / 'x.db'}")
     assert refused(done, command) == f"{UNKNOWN}; refused when AUTHSPEC_ENV=prod"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["keys.pem"]  # nothing was created
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keys.pem", "secret"]  # nothing was created
 
 
 def test_an_unknown_name_is_a_warning_in_dev_and_the_command_goes_on(tmp_path: Path) -> None:
