@@ -120,7 +120,7 @@ class Metrics:
         if self.multiprocess_dir is None:
             return generate_latest(self.registry) + generate_latest(self.local)
         merged = CollectorRegistry()
-        MultiProcessCollector(merged, path=self.multiprocess_dir)
+        MultiProcessCollector(merged, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
         return generate_latest(merged) + generate_latest(self.local)
 
 
