@@ -29,7 +29,9 @@ from authspec.services.ports import (
     ClientInfo,
     DuplicateEmail,
     EmailCode,
+    Events,
     Mailer,
+    NoEvents,
     RateLimiter,
     RegistrationToken,
     Repository,
@@ -83,7 +85,9 @@ class AuthService:
         secrets: ServiceSecrets,
         clock: Clock,
         settings: Settings,
+        events: Events | None = None,
     ) -> None:
+        self.events = events or NoEvents()
         self.repo = repo
         self.limiter = limiter
         self.mailer = mailer
@@ -95,6 +99,7 @@ class AuthService:
     async def _limit(self, key: str, limit: int, window: int, message: str) -> None:
         retry_after = await self.limiter.hit(key, limit=limit, window=window, now=self.clock.now())
         if retry_after:
+            self.events.rate_limited(key.partition(":")[0])  # the limit's name, never its key
             raise TooManyRequests(message.format(retry_after=retry_after), retry_after=retry_after)
 
     async def _release(self, key: str) -> None:
@@ -124,6 +129,7 @@ class AuthService:
             await self.mailer.send(compose_code_message(email, code, expires_in=s.code_ttl, sent_at=now))
         except Exception as exc:
             log.error("the code email could not be sent", extra={"event": "mail.failed", "error": type(exc).__name__})
+            self.events.code_send_failed()
             await self._release(cooldown)
             raise ServiceUnavailable("The code could not be sent; try again later") from exc
         try:
@@ -141,7 +147,13 @@ class AuthService:
             await self._release(cooldown)
             raise
         log.info("code sent", extra={"event": "code.sent"})
+        self.events.code_sent()
         return CodeSent(expires_in=s.code_ttl, resend_after=s.code_resend_after)
+
+    def _refused(self, outcome: str, error: Exception) -> Exception:
+        """Count a verify that ended in ``outcome`` (``Events.login``), and give ``error`` back to raise."""
+        self.events.login(outcome)
+        return error
 
     def _too_many(self, code: EmailCode) -> TooManyRequests:
         wait = (code.created_at + timedelta(seconds=self.settings.code_resend_after) - self.clock.now()).total_seconds()
@@ -164,22 +176,23 @@ class AuthService:
         now = self.clock.now()
         stored = await self.repo.get_email_code(email)
         if stored is None or stored.consumed_at is not None or now >= stored.expires_at:
-            raise _invalid_code()
+            raise self._refused("invalid_code", _invalid_code())
         if stored.attempts >= s.code_max_attempts:
-            raise self._too_many(stored)
+            raise self._refused("too_many_attempts", self._too_many(stored))
         attempts = await self.repo.register_code_attempt(email, stored.id, max_attempts=s.code_max_attempts)
         if attempts is None:
             latest = await self.repo.get_email_code(email)
             if latest is not None and latest.id == stored.id and latest.consumed_at is None:
-                raise self._too_many(latest)
-            raise _invalid_code()
+                raise self._refused("too_many_attempts", self._too_many(latest))
+            raise self._refused("invalid_code", _invalid_code())
         if not self.secrets.codes.matches(email, code, stored.code_hash):
             log.info("wrong code", extra={"event": "code.wrong", "attempts": attempts})
+            self.events.login("wrong_code")  # the guess that voids the code too
             if attempts >= s.code_max_attempts:
                 raise self._too_many(stored)
             raise _invalid_code()
         if not await self.repo.consume_email_code(email, stored.id, now):
-            raise _invalid_code()
+            raise self._refused("invalid_code", _invalid_code())
 
         user = await self.repo.get_user_by_email(email)
         if user is not None:
@@ -188,6 +201,7 @@ class AuthService:
                 "logged in",
                 extra={"event": "login", "user_id": user.id, "session_id": pair.session_id, "client_ip": client.ip},
             )
+            self.events.login("success")
             return Authenticated(tokens=pair, user=user)
         plain = new_opaque_token()
         await self.repo.put_registration_token(
@@ -199,6 +213,7 @@ class AuthService:
             )
         )
         log.info("registration required", extra={"event": "registration.required"})
+        self.events.login("registration_required")
         return RegistrationRequired(registration_token=plain, expires_in=s.registration_ttl)
 
     async def complete_registration(
@@ -240,6 +255,7 @@ class AuthService:
             "registered",
             extra={"event": "registered", "user_id": user.id, "session_id": pair.session_id, "client_ip": client.ip},
         )
+        self.events.login("registered")
         return Registered(tokens=pair, user=user)
 
     async def current_user(self, user_id: str) -> User:
