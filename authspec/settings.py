@@ -315,3 +315,20 @@ class Settings(BaseSettings):
         return self
 
     # -- end of the checks of issue 12's "settings that fail loudly".
+
+    # Limits that hold and the idle timeout (issue 13, README "Limits and the idle timeout"): a
+    # session unused for session_idle_ttl seconds ends (0: no idle timeout; default 14 days, a
+    # refresh-token API's "remember me"); idle time is measured from lastActiveAt, so it must be
+    # longer than session_touch_interval. code_mailbox_hourly caps the codes sent per mailbox
+    # (the address without +tag, lower case) per hour (0: no cap).
+    session_idle_ttl: int = Field(default=1_209_600, ge=0)
+    code_mailbox_hourly: int = Field(default=5, ge=0)
+
+    @model_validator(mode="after")
+    def _idle_longer_than_touch(self) -> Settings:
+        if 0 < self.session_idle_ttl <= self.session_touch_interval:
+            raise ValueError(
+                f"AUTHSPEC_SESSION_IDLE_TTL={self.session_idle_ttl} must be 0 (off) or longer than "
+                f"AUTHSPEC_SESSION_TOUCH_INTERVAL={self.session_touch_interval} (lastActiveAt is written that often)"
+            )
+        return self

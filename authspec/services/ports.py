@@ -55,8 +55,12 @@ class Session:
     revoked_at: datetime | None = None
     revoked_reason: str | None = None
 
-    def active_at(self, now: datetime) -> bool:
-        return self.revoked_at is None and now < self.expires_at
+    def active_at(self, now: datetime, idle_ttl: int = 0) -> bool:
+        """Not revoked, before its absolute expiry and, with an ``idle_ttl`` (seconds, 0: none),
+        used less than ``idle_ttl`` before ``now`` (measured from ``last_active_at``)."""
+        if self.revoked_at is not None or now >= self.expires_at:
+            return False
+        return idle_ttl <= 0 or (now - self.last_active_at).total_seconds() < idle_ttl
 
 
 #: Why a session ended (stored for audit; never shown to other users).

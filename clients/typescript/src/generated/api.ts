@@ -338,7 +338,8 @@ export interface components {
          *     - `authentication_required` (401): no bearer token was sent.
          *     - `invalid_token` (401): the bearer token is malformed, badly signed or not an access token.
          *     - `token_expired` (401): the access token has passed its expiry; refresh it.
-         *     - `session_ended` (401): the token's session was logged out, revoked or has expired.
+         *     - `session_ended` (401): the token's session was logged out, revoked, has expired or was idle
+         *       longer than the idle timeout (`AUTHSPEC_SESSION_IDLE_TTL`).
          *     - `invalid_code` (401): the email code is wrong, expired, used or superseded.
          *     - `invalid_registration_token` (401): unknown, expired or used registration token.
          *     - `invalid_refresh_token` (401): unknown, expired or revoked refresh token.
@@ -910,7 +911,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description The refresh token is unknown, expired or revoked, or it was reused. */
+            /** @description The refresh token is unknown, expired or revoked (its session ended, idle sessions included), or it was reused. */
             401: {
                 headers: {
                     [name: string]: unknown;
