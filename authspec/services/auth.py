@@ -4,13 +4,15 @@ Codes: six CSPRNG digits, stored as a keyed hash, ``code_ttl`` seconds of life, 
 the latest per email; every check is an attempt counted atomically *before* the comparison, so
 of N parallel guesses at most ``code_max_attempts`` are ever compared, and the last allowed wrong
 one voids the code (429 ``too_many_attempts``). A resend keeps the attempt count of a live code.
-Requests are limited per email (``code_resend_after``, a cooldown) and per client IP (an IPv6
-client by its /64: ``ip_bucket``); a request whose email could not be sent does not spend the
-cooldown (the user may retry at once), but it still counts against its IP's limit, which bounds
-how hard a client can drive a failing mail server. The code is stored only once it was handed to
-the mailer. The answer to a code request does not depend on whether the email has an account:
-unknown emails get a code too, and verifying it leads to registration (a single-use registration
-token), which grants no other access.
+Requests are limited per mailbox (``mailbox_of``: the address without its ``+tag``, lower case,
+so ``bomb+1@x`` and ``bomb+2@x`` share both limits) by a cooldown (``code_resend_after``) and an
+hourly cap (``code_mailbox_hourly``), and per client IP (an IPv6 client by its /64:
+``ip_bucket``); a request whose email could not be sent does not spend the cooldown (the user may
+retry at once), but it still counts against its IP's limit and the mailbox's hourly cap, which
+bound how hard a client can drive a failing mail server. The account is the exact address. The
+code is stored only once it was handed to the mailer. The answer to a code request does not
+depend on whether the email has an account: unknown emails get a code too, and verifying it leads
+to registration (a single-use registration token), which grants no other access.
 """
 
 from __future__ import annotations
@@ -45,6 +47,15 @@ log = logging.getLogger("authspec.auth")
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def mailbox_of(email: str) -> str:
+    """The mailbox a normalised address delivers to, as the per-mailbox limits count it: the local
+    part without any ``+tag`` (subaddressing, RFC 5233), lower case. Only the limits use it."""
+    local, at, domain = email.lower().rpartition("@")
+    if not at:
+        return email.lower()
+    return f"{local.partition('+')[0]}@{domain}"
 
 
 def _email_key(email: str) -> str:
@@ -113,9 +124,14 @@ class AuthService:
         await self._limit(
             f"code-ip:{ip_bucket(client.ip)}", s.code_ip_limit, s.code_ip_window, "Try again in {retry_after} seconds"
         )
-        cooldown = f"code-email:{_email_key(email)}"
+        mailbox = _email_key(mailbox_of(email))
+        cooldown = f"code-email:{mailbox}"
         if s.code_resend_after > 0:
             await self._limit(cooldown, 1, s.code_resend_after, "Try again in {retry_after} seconds")
+        if s.code_mailbox_hourly > 0:
+            await self._limit(
+                f"code-mailbox-hour:{mailbox}", s.code_mailbox_hourly, 3600, "Try again in {retry_after} seconds"
+            )
         now = self.clock.now()
         code = new_code()
         # Mail first, then store: a code that was never delivered never supersedes the email's live

@@ -22,7 +22,9 @@ export interface paths {
          *     Sends a 6-digit code to the address. The answer is the same whether or not an account exists
          *     for the email, so it cannot be used to discover accounts. A new code supersedes the previous
          *     one; another code can be requested after `resendAfter` seconds (per email and per client IP,
-         *     429 with `Retry-After` before that).
+         *     429 with `Retry-After` before that), and at most a few codes are sent to one mailbox per hour
+         *     (5 by default). Both per-email limits count the mailbox: the address without any `+tag`, in
+         *     lower case (`ada+work@example.com` shares them with `ada@example.com`, though it is another account).
          */
         post: operations["requestEmailCode"];
         delete?: never;
@@ -621,7 +623,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description A code was requested too recently for this email, or too often from this IP. */
+            /** @description A code was requested too recently or too often this hour for this mailbox, or too often from this IP. */
             429: {
                 headers: {
                     /**
