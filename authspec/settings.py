@@ -323,6 +323,14 @@ class Settings(BaseSettings):
     # (the address without +tag, lower case) per hour (0: no cap).
     session_idle_ttl: int = Field(default=1_209_600, ge=0)
     code_mailbox_hourly: int = Field(default=5, ge=0)
+    # Per-account lockout (Keycloak's brute-force detection): the code_lockout_after-th code of an
+    # email voided within code_lockout_window seconds locks the email for code_lockout_seconds,
+    # doubling with each further voided code, at most code_lockout_max; the count lives on until a
+    # quiet window follows the lock. 0 turns it off.
+    code_lockout_after: int = Field(default=3, ge=0)
+    code_lockout_window: int = Field(default=3600, ge=1)
+    code_lockout_seconds: int = Field(default=900, ge=1)
+    code_lockout_max: int = Field(default=86_400, ge=1)
 
     @model_validator(mode="after")
     def _idle_longer_than_touch(self) -> Settings:

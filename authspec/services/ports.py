@@ -266,6 +266,21 @@ class RateLimiter(Protocol):
         spent. Atomic with ``hit``; a no-op for an unknown key."""
         ...
 
+    async def count(self, key: str, *, window: int, now: datetime) -> int:
+        """Count one event for ``key`` (the same fixed windows as ``hit``) and return how many
+        events its current window holds now. Atomic like ``hit``."""
+        ...
+
+    async def extend(self, key: str, *, seconds: int, now: datetime) -> None:
+        """Make ``key``'s current window last at least ``seconds`` from ``now``, keeping its count
+        (an unknown or ended key gets a window of that length with no events): a lockout, or a
+        counter kept alive through one. Atomic; never shortens a window."""
+        ...
+
+    async def remaining(self, key: str, *, now: datetime) -> int:
+        """Seconds (rounded up) until ``key``'s current window ends; 0 when it has none."""
+        ...
+
     async def ping(self) -> None:
         """Raise when the counters' store is unreachable (readiness)."""
         ...

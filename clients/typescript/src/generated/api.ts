@@ -52,7 +52,10 @@ export interface paths {
          *     (`status: authenticated`). For an unknown email it returns a short-lived, single-use
          *     registration token (`status: registration_required`) for `completeRegistration`; that token
          *     grants no other access. A code works once, for 300 seconds, and only the latest code of an
-         *     email works; five wrong codes void it (429 `too_many_attempts`).
+         *     email works; five wrong codes void it (429 `too_many_attempts`). Three voided codes within an
+         *     hour lock the email for 15 minutes, doubling with each further voided code up to 24 hours: in
+         *     that time every code request and verify for it answers 429 `rate_limited` with `Retry-After`,
+         *     whether or not the email has an account.
          */
         post: operations["verifyEmailCode"];
         delete?: never;
@@ -354,7 +357,7 @@ export interface components {
          *     - `already_registered` (409): an account already exists for this email.
          *     - `session_already_revoked` (409), `refresh_token_already_revoked` (409).
          *     - `payload_too_large` (413), `unsupported_media_type` (415).
-         *     - `rate_limited` (429): too many requests; see `Retry-After`.
+         *     - `rate_limited` (429): too many requests, or the email is locked out after voided codes; see `Retry-After`.
          *     - `too_many_attempts` (429): five wrong codes voided the code; request a new one.
          *     - `internal_error` (500), `not_implemented` (501), `service_unavailable` (503).
          * @enum {string}
@@ -623,7 +626,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description A code was requested too recently or too often this hour for this mailbox, or too often from this IP. */
+            /** @description A code was requested too recently or too often this hour for this mailbox, the email is locked out after voided codes, or too often from this IP. */
             429: {
                 headers: {
                     /**
@@ -709,7 +712,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Five wrong codes voided the code, or too many attempts came from this IP. */
+            /** @description Five wrong codes voided the code, the email is locked out after voided codes, or too many attempts came from this IP. */
             429: {
                 headers: {
                     /**
