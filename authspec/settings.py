@@ -320,3 +320,28 @@ class Settings(BaseSettings):
     # false, then it answers 404 like an unknown path. Under `authspec serve --workers N` the
     # workers' counts are added up (prometheus-client's multiprocess mode).
     metrics: bool = True
+
+    # Limits that hold and the idle timeout (issue 13, README "Limits and the idle timeout"): a
+    # session unused for session_idle_ttl seconds ends (0: no idle timeout; default 14 days, a
+    # refresh-token API's "remember me"); idle time is measured from lastActiveAt, so it must be
+    # longer than session_touch_interval. code_mailbox_hourly caps the codes sent per mailbox
+    # (the address without +tag, lower case) per hour (0: no cap).
+    session_idle_ttl: int = Field(default=1_209_600, ge=0)
+    code_mailbox_hourly: int = Field(default=5, ge=0)
+    # Per-account lockout (Keycloak's brute-force detection): the code_lockout_after-th code of an
+    # email voided within code_lockout_window seconds locks the email for code_lockout_seconds,
+    # doubling with each further voided code, at most code_lockout_max; the count lives on until a
+    # quiet window follows the lock. 0 turns it off.
+    code_lockout_after: int = Field(default=3, ge=0)
+    code_lockout_window: int = Field(default=3600, ge=1)
+    code_lockout_seconds: int = Field(default=900, ge=1)
+    code_lockout_max: int = Field(default=86_400, ge=1)
+
+    @model_validator(mode="after")
+    def _idle_longer_than_touch(self) -> Settings:
+        if 0 < self.session_idle_ttl <= self.session_touch_interval:
+            raise ValueError(
+                f"AUTHSPEC_SESSION_IDLE_TTL={self.session_idle_ttl} must be 0 (off) or longer than "
+                f"AUTHSPEC_SESSION_TOUCH_INTERVAL={self.session_touch_interval} (lastActiveAt is written that often)"
+            )
+        return self

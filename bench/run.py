@@ -38,6 +38,7 @@ LIMITS = {  # every request of the benchmark comes from 127.0.0.1: the per-IP co
     "AUTHSPEC_CODE_IP_LIMIT": "1000000",
     "AUTHSPEC_VERIFY_IP_LIMIT": "1000000",
     "AUTHSPEC_CODE_RESEND_AFTER": "0",
+    "AUTHSPEC_CODE_MAILBOX_HOURLY": "0",
 }
 
 

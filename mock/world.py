@@ -10,6 +10,7 @@ new one built from the fixtures.
 from __future__ import annotations
 
 import dataclasses
+import math
 from datetime import datetime, timedelta
 
 from authspec.services.ports import (
@@ -186,6 +187,7 @@ class MemoryRateLimiter:
 
     def __init__(self) -> None:
         self._windows: dict[str, tuple[datetime, int]] = {}
+        self._spans: dict[str, tuple[datetime, int]] = {}  # count/extend windows: (end, count); extend moves the end
 
     async def ping(self) -> None:
         """Always reachable: the counters are in memory."""
@@ -203,3 +205,21 @@ class MemoryRateLimiter:
 
     async def release(self, key: str, *, now: datetime) -> None:
         self._windows.pop(key, None)
+        self._spans.pop(key, None)
+
+    async def count(self, key: str, *, window: int, now: datetime) -> int:
+        end, count = self._spans.get(key, (now, 0))
+        if now >= end:
+            end, count = now + timedelta(seconds=window), 0
+        self._spans[key] = (end, count + 1)
+        return count + 1
+
+    async def extend(self, key: str, *, seconds: int, now: datetime) -> None:
+        end, count = self._spans.get(key, (now, 0))
+        if now >= end:
+            end, count = now, 0
+        self._spans[key] = (max(end, now + timedelta(seconds=seconds)), count)
+
+    async def remaining(self, key: str, *, now: datetime) -> int:
+        end, _ = self._spans.get(key, (now, 0))
+        return max(1, math.ceil((end - now).total_seconds())) if now < end else 0

@@ -4,13 +4,19 @@ Codes: six CSPRNG digits, stored as a keyed hash, ``code_ttl`` seconds of life, 
 the latest per email; every check is an attempt counted atomically *before* the comparison, so
 of N parallel guesses at most ``code_max_attempts`` are ever compared, and the last allowed wrong
 one voids the code (429 ``too_many_attempts``). A resend keeps the attempt count of a live code.
-Requests are limited per email (``code_resend_after``, a cooldown) and per client IP (an IPv6
-client by its /64: ``ip_bucket``); a request whose email could not be sent does not spend the
-cooldown (the user may retry at once), but it still counts against its IP's limit, which bounds
-how hard a client can drive a failing mail server. The code is stored only once it was handed to
-the mailer. The answer to a code request does not depend on whether the email has an account:
-unknown emails get a code too, and verifying it leads to registration (a single-use registration
-token), which grants no other access.
+Voided codes lock the email (per account, Keycloak's brute-force detection): from the
+``code_lockout_after``-th voided within ``code_lockout_window``, every code request and verify of
+that email answers 429 ``rate_limited`` for ``code_lockout_seconds``, doubling per further voided
+code up to ``code_lockout_max``; the counters live behind the ``RateLimiter`` port.
+Requests are limited per mailbox (``mailbox_of``: the address without its ``+tag``, lower case,
+so ``bomb+1@x`` and ``bomb+2@x`` share both limits) by a cooldown (``code_resend_after``) and an
+hourly cap (``code_mailbox_hourly``), and per client IP (an IPv6 client by its /64:
+``ip_bucket``); a request whose email could not be sent does not spend the cooldown (the user may
+retry at once), but it still counts against its IP's limit and the mailbox's hourly cap, which
+bound how hard a client can drive a failing mail server. The account is the exact address. The
+code is stored only once it was handed to the mailer. The answer to a code request does not
+depend on whether the email has an account: unknown emails get a code too, and verifying it leads
+to registration (a single-use registration token), which grants no other access.
 """
 
 from __future__ import annotations
@@ -47,6 +53,15 @@ log = logging.getLogger("authspec.auth")
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def mailbox_of(email: str) -> str:
+    """The mailbox a normalised address delivers to, as the per-mailbox limits count it: the local
+    part without any ``+tag`` (subaddressing, RFC 5233), lower case. Only the limits use it."""
+    local, at, domain = email.lower().rpartition("@")
+    if not at:
+        return email.lower()
+    return f"{local.partition('+')[0]}@{domain}"
 
 
 def _email_key(email: str) -> str:
@@ -111,6 +126,29 @@ class AuthService:
             extra = {"event": "limit.release_failed", "error": type(exc).__name__}
             log.warning("a cooldown could not be released", extra=extra)
 
+    async def _refuse_if_locked(self, email: str) -> None:
+        if self.settings.code_lockout_after <= 0:
+            return
+        wait = await self.limiter.remaining(f"code-lock:{_email_key(email)}", now=self.clock.now())
+        if wait:
+            log.info("email locked", extra={"event": "code.locked", "retry_after": wait})
+            raise TooManyRequests(f"Try again in {wait} seconds", retry_after=wait)
+
+    async def _voided(self, email: str) -> None:
+        """A code of ``email`` was voided: count it, and lock the email from the configured count on."""
+        s = self.settings
+        if s.code_lockout_after <= 0:
+            return
+        key, now = _email_key(email), self.clock.now()
+        voided = await self.limiter.count(f"code-voided:{key}", window=s.code_lockout_window, now=now)
+        if voided < s.code_lockout_after:
+            return
+        lock = min(s.code_lockout_seconds * 2 ** min(voided - s.code_lockout_after, 32), s.code_lockout_max)
+        await self.limiter.extend(f"code-lock:{key}", seconds=lock, now=now)
+        # The count outlives the lock by a window, so the next voided code after it locks longer.
+        await self.limiter.extend(f"code-voided:{key}", seconds=lock + s.code_lockout_window, now=now)
+        log.warning("email locked out", extra={"event": "code.lockout", "voided": voided, "seconds": lock})
+
     async def request_code(self, email: str, client: ClientInfo) -> CodeSent:
         """Send a new code to ``email`` (whether or not it has an account)."""
         s = self.settings
@@ -118,9 +156,15 @@ class AuthService:
         await self._limit(
             f"code-ip:{ip_bucket(client.ip)}", s.code_ip_limit, s.code_ip_window, "Try again in {retry_after} seconds"
         )
-        cooldown = f"code-email:{_email_key(email)}"
+        await self._refuse_if_locked(email)
+        mailbox = _email_key(mailbox_of(email))
+        cooldown = f"code-email:{mailbox}"
         if s.code_resend_after > 0:
             await self._limit(cooldown, 1, s.code_resend_after, "Try again in {retry_after} seconds")
+        if s.code_mailbox_hourly > 0:
+            await self._limit(
+                f"code-mailbox-hour:{mailbox}", s.code_mailbox_hourly, 3600, "Try again in {retry_after} seconds"
+            )
         now = self.clock.now()
         code = new_code()
         # Mail first, then store: a code that was never delivered never supersedes the email's live
@@ -173,6 +217,7 @@ class AuthService:
             s.verify_ip_window,
             "Try again in {retry_after} seconds",
         )
+        await self._refuse_if_locked(email)
         now = self.clock.now()
         stored = await self.repo.get_email_code(email)
         if stored is None or stored.consumed_at is not None or now >= stored.expires_at:
@@ -189,6 +234,7 @@ class AuthService:
             log.info("wrong code", extra={"event": "code.wrong", "attempts": attempts})
             self.events.login("wrong_code")  # the guess that voids the code too
             if attempts >= s.code_max_attempts:
+                await self._voided(email)
                 raise self._too_many(stored)
             raise _invalid_code()
         if not await self.repo.consume_email_code(email, stored.id, now):

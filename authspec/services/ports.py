@@ -55,8 +55,12 @@ class Session:
     revoked_at: datetime | None = None
     revoked_reason: str | None = None
 
-    def active_at(self, now: datetime) -> bool:
-        return self.revoked_at is None and now < self.expires_at
+    def active_at(self, now: datetime, idle_ttl: int = 0) -> bool:
+        """Not revoked, before its absolute expiry and, with an ``idle_ttl`` (seconds, 0: none),
+        used less than ``idle_ttl`` before ``now`` (measured from ``last_active_at``)."""
+        if self.revoked_at is not None or now >= self.expires_at:
+            return False
+        return idle_ttl <= 0 or (now - self.last_active_at).total_seconds() < idle_ttl
 
 
 #: Why a session ended (stored for audit; never shown to other users).
@@ -260,6 +264,21 @@ class RateLimiter(Protocol):
         """Forget ``key``'s current window, as if none of its events had happened, so the next hit
         is allowed: a cooldown whose action failed (a code email that could not be sent) is not
         spent. Atomic with ``hit``; a no-op for an unknown key."""
+        ...
+
+    async def count(self, key: str, *, window: int, now: datetime) -> int:
+        """Count one event for ``key`` (the same fixed windows as ``hit``) and return how many
+        events its current window holds now. Atomic like ``hit``."""
+        ...
+
+    async def extend(self, key: str, *, seconds: int, now: datetime) -> None:
+        """Make ``key``'s current window last at least ``seconds`` from ``now``, keeping its count
+        (an unknown or ended key gets a window of that length with no events): a lockout, or a
+        counter kept alive through one. Atomic; never shortens a window."""
+        ...
+
+    async def remaining(self, key: str, *, now: datetime) -> int:
+        """Seconds (rounded up) until ``key``'s current window ends; 0 when it has none."""
         ...
 
     async def ping(self) -> None:

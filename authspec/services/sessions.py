@@ -3,7 +3,10 @@
 An access token is only as good as its session: ``authenticate`` verifies the JWT and then asks
 the store whether the session is still active, so logout, revocation and reuse detection take
 effect on the very next request, on every instance sharing the store. ``lastActiveAt`` is written
-at most once per ``session_touch_interval`` to keep reads cheap.
+at most once per ``session_touch_interval`` to keep reads cheap (and by every refresh), so it lags
+the last use by less than that interval. A session unused for ``session_idle_ttl`` seconds has
+ended (idle timeout, measured from ``lastActiveAt``): it ends at most ``session_idle_ttl`` after its
+last use and at the earliest ``session_touch_interval`` sooner; the list no longer shows it.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ class SessionService:
         claims = self.access.verify(access_token)
         now = self.clock.now()
         session = await self.repo.get_session(claims.sid)
-        if session is None or session.user_id != claims.sub or not session.active_at(now):
+        idle_ttl = self.settings.session_idle_ttl
+        if session is None or session.user_id != claims.sub or not session.active_at(now, idle_ttl):
             raise Unauthorized("The session of this token has ended", code="session_ended")
         if (now - session.last_active_at).total_seconds() >= self.settings.session_touch_interval:
             await self.repo.touch_session(session.id, now)
@@ -44,8 +48,12 @@ class SessionService:
 
     async def list(self, principal: Principal) -> SessionList:
         """The caller's active sessions, newest first; the caller's own is ``current``."""
-        sessions = await self.repo.list_active_sessions(principal.user_id, self.clock.now())
-        return SessionList(sessions=sessions, current_id=principal.session_id)
+        now = self.clock.now()
+        sessions = await self.repo.list_active_sessions(principal.user_id, now)
+        idle_ttl = self.settings.session_idle_ttl
+        return SessionList(
+            sessions=[s for s in sessions if s.active_at(now, idle_ttl)], current_id=principal.session_id
+        )
 
     async def revoke(self, principal: Principal, session_id: str) -> RevokedSession:
         """End one of the caller's sessions (the current one included)."""
@@ -53,7 +61,9 @@ class SessionService:
         session = await self.repo.get_session(session_id.lower())
         if session is None or session.user_id != principal.user_id:
             raise NotFound("No such session", code="session_not_found")
-        if not session.active_at(now) or not await self.repo.revoke_session(session.id, now, "revoked"):
+        if not session.active_at(now, self.settings.session_idle_ttl) or not await self.repo.revoke_session(
+            session.id, now, "revoked"
+        ):
             raise Conflict("The session has already ended", code="session_already_revoked")
         log.info(
             "session revoked",

@@ -7,6 +7,8 @@ because the access token of a rotation is built from the rotation's instant and 
 from the successor, the very same pair. A rotated token presented after the window, or a
 grandparent presented at any time, revokes the whole session (``refresh_token_reused``). A
 session's absolute lifetime is fixed when it starts; refresh and access tokens never outlive it.
+A session idle longer than ``session_idle_ttl`` (from ``lastActiveAt``, which every rotation
+moves) has ended: its refresh token is refused like that of an expired session.
 """
 
 from __future__ import annotations
@@ -141,7 +143,8 @@ class TokenService:
         if parent is None:
             raise _invalid_refresh()
         session = await self.repo.get_session(parent.session_id)
-        if session is None or not session.active_at(now) or parent.revoked_at is not None:
+        idle_ttl = self.settings.session_idle_ttl
+        if session is None or not session.active_at(now, idle_ttl) or parent.revoked_at is not None:
             raise _invalid_refresh()
         if now >= parent.expires_at:
             raise _invalid_refresh()
@@ -178,7 +181,7 @@ class TokenService:
                 and child.rotated_at is None
                 and child.revoked_at is None
                 and current is not None
-                and current.active_at(now)
+                and current.active_at(now, idle_ttl)
             ):
                 # The immediate parent inside the window (parallel tabs, a lost response): the same pair.
                 if parent.successor_hash == successor_hash:
@@ -212,7 +215,7 @@ class TokenService:
         already = Conflict("The refresh token is already revoked", code="refresh_token_already_revoked")
         if token.revoked_at is not None or token.rotated_at is not None:
             raise already
-        if session is None or not session.active_at(now) or now >= token.expires_at:
+        if session is None or not session.active_at(now, self.settings.session_idle_ttl) or now >= token.expires_at:
             raise already
         if not await self.repo.revoke_session(session.id, now, "refresh_token_revoked"):
             raise already

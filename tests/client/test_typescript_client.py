@@ -97,6 +97,7 @@ def test_the_suite_passes_against_the_service(built_client: Path, tmp_path: Path
         "AUTHSPEC_SMTP_PORT": str(smtp_port),
         "AUTHSPEC_ACCESS_TTL": ACCESS_TTL,
         "AUTHSPEC_CODE_RESEND_AFTER": "0",
+        "AUTHSPEC_CODE_MAILBOX_HOURLY": "0",
         "AUTHSPEC_CODE_IP_LIMIT": "100000",
         "AUTHSPEC_VERIFY_IP_LIMIT": "100000",
     }

@@ -29,6 +29,7 @@ TEST_DEFAULTS: dict[str, Any] = {
     "mail_backend": "memory",
     "code_ip_limit": 10_000,
     "verify_ip_limit": 10_000,
+    "code_mailbox_hourly": 10_000,
     "migrate_on_start": True,
     "purge_delay": 3600.0,  # only the housekeeping tests purge while the app runs
 }

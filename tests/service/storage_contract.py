@@ -339,3 +339,34 @@ class RateLimiterContract:
         key = f"k-{uuid.uuid4().hex}"
         waits = await asyncio.gather(*(limiter.hit(key, limit=5, window=60, now=NOW) for _ in range(25)))
         assert waits.count(0) == 5
+
+    async def test_count_returns_the_events_of_the_window(self, limiter: Any) -> None:
+        key = f"k-{uuid.uuid4().hex}"
+        assert [await limiter.count(key, window=60, now=NOW) for _ in range(3)] == [1, 2, 3]
+        assert await limiter.count(f"other-{key}", window=60, now=NOW) == 1
+
+    async def test_extend_makes_a_window_last_and_keeps_its_count(self, limiter: Any) -> None:
+        lock = f"lock-{uuid.uuid4().hex}"
+        assert await limiter.remaining(lock, now=NOW) == 0
+        await limiter.extend(lock, seconds=900, now=NOW)
+        assert 899 <= await limiter.remaining(lock, now=NOW) <= 900
+        await limiter.extend(lock, seconds=10, now=NOW)  # never shortens
+        assert await limiter.remaining(lock, now=NOW) >= 899
+        counter = f"k-{uuid.uuid4().hex}"
+        assert await limiter.count(counter, window=60, now=NOW) == 1
+        await limiter.extend(counter, seconds=3600, now=NOW)
+        assert await limiter.remaining(counter, now=NOW) >= 3599
+        assert await limiter.count(counter, window=60, now=NOW) == 2
+
+    async def test_extended_windows_end_on_the_clock(self, limiter: Any) -> None:
+        if not self.follows_clock:
+            pytest.skip("this limiter keeps its own clock")
+        key = f"k-{uuid.uuid4().hex}"
+        assert await limiter.count(key, window=60, now=NOW) == 1
+        await limiter.extend(key, seconds=600, now=NOW)
+        assert await limiter.count(key, window=60, now=NOW + timedelta(seconds=599)) == 2
+        assert await limiter.remaining(key, now=NOW + timedelta(seconds=300)) == 300
+        assert await limiter.remaining(key, now=NOW + timedelta(seconds=600)) == 0
+        assert await limiter.count(key, window=60, now=NOW + timedelta(seconds=600)) == 1  # a new window
+        await limiter.release(key, now=NOW)
+        assert await limiter.remaining(key, now=NOW) == 0

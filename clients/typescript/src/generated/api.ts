@@ -22,7 +22,9 @@ export interface paths {
          *     Sends a 6-digit code to the address. The answer is the same whether or not an account exists
          *     for the email, so it cannot be used to discover accounts. A new code supersedes the previous
          *     one; another code can be requested after `resendAfter` seconds (per email and per client IP,
-         *     429 with `Retry-After` before that).
+         *     429 with `Retry-After` before that), and at most a few codes are sent to one mailbox per hour
+         *     (5 by default). Both per-email limits count the mailbox: the address without any `+tag`, in
+         *     lower case (`ada+work@example.com` shares them with `ada@example.com`, though it is another account).
          */
         post: operations["requestEmailCode"];
         delete?: never;
@@ -50,7 +52,10 @@ export interface paths {
          *     (`status: authenticated`). For an unknown email it returns a short-lived, single-use
          *     registration token (`status: registration_required`) for `completeRegistration`; that token
          *     grants no other access. A code works once, for 300 seconds, and only the latest code of an
-         *     email works; five wrong codes void it (429 `too_many_attempts`).
+         *     email works; five wrong codes void it (429 `too_many_attempts`). Three voided codes within an
+         *     hour lock the email for 15 minutes, doubling with each further voided code up to 24 hours: in
+         *     that time every code request and verify for it answers 429 `rate_limited` with `Retry-After`,
+         *     whether or not the email has an account.
          */
         post: operations["verifyEmailCode"];
         delete?: never;
@@ -361,7 +366,8 @@ export interface components {
          *     - `authentication_required` (401): no bearer token was sent.
          *     - `invalid_token` (401): the bearer token is malformed, badly signed or not an access token.
          *     - `token_expired` (401): the access token has passed its expiry; refresh it.
-         *     - `session_ended` (401): the token's session was logged out, revoked or has expired.
+         *     - `session_ended` (401): the token's session was logged out, revoked, has expired or was idle
+         *       longer than the idle timeout (`AUTHSPEC_SESSION_IDLE_TTL`).
          *     - `invalid_code` (401): the email code is wrong, expired, used or superseded.
          *     - `invalid_registration_token` (401): unknown, expired or used registration token.
          *     - `invalid_refresh_token` (401): unknown, expired or revoked refresh token.
@@ -374,7 +380,7 @@ export interface components {
          *     - `already_registered` (409): an account already exists for this email.
          *     - `session_already_revoked` (409), `refresh_token_already_revoked` (409).
          *     - `payload_too_large` (413), `unsupported_media_type` (415).
-         *     - `rate_limited` (429): too many requests; see `Retry-After`.
+         *     - `rate_limited` (429): too many requests, or the email is locked out after voided codes; see `Retry-After`.
          *     - `too_many_attempts` (429): five wrong codes voided the code; request a new one.
          *     - `internal_error` (500), `not_implemented` (501), `service_unavailable` (503).
          * @enum {string}
@@ -645,7 +651,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description A code was requested too recently for this email, or too often from this IP. */
+            /** @description A code was requested too recently or too often this hour for this mailbox, the email is locked out after voided codes, or too often from this IP. */
             429: {
                 headers: {
                     /**
@@ -731,7 +737,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Five wrong codes voided the code, or too many attempts came from this IP. */
+            /** @description Five wrong codes voided the code, the email is locked out after voided codes, or too many attempts came from this IP. */
             429: {
                 headers: {
                     /**
@@ -935,7 +941,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description The refresh token is unknown, expired or revoked, or it was reused. */
+            /** @description The refresh token is unknown, expired or revoked (its session ended, idle sessions included), or it was reused. */
             401: {
                 headers: {
                     [name: string]: unknown;
