@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from authspec.settings import Settings
 from authspec.spec import ADMIN_SPEC, API_SPEC, SpecError, dump_bundle, load_bundle
@@ -25,6 +26,13 @@ SERVICE_FACTORY = "authspec.handlers.app:create_app"
 MOCK_FACTORY = "authspec.mock.app:create_app"
 #: ``(settings, setting) -> problem | None``: the mock's start-up checks, named like its factory.
 MOCK_PREFLIGHT = "authspec.mock.app:preflight"
+
+
+def _log_config(log_level: str) -> dict[str, Any]:
+    from authspec.handlers.logs import uvicorn_log_config
+
+    config: dict[str, Any] = uvicorn_log_config(log_level)
+    return config
 
 
 def _run_server(
@@ -64,6 +72,9 @@ def _run_server(
         http="auto",
         lifespan="on",
         log_level=log_level,
+        # One JSON formatter for every line (authspec.handlers.logs); authspec.requestlog writes the access log.
+        log_config=_log_config(log_level),
+        access_log=False,
         proxy_headers=False,  # authspec.clientip decides, from AUTHSPEC_TRUSTED_PROXIES only
         timeout_graceful_shutdown=10,
     )

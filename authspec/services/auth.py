@@ -92,9 +92,17 @@ class AuthService:
         self.clock = clock
         self.settings = settings
 
-    async def _limit(self, key: str, limit: int, window: int, message: str) -> None:
+    def _who(self, email: str, client: ClientInfo) -> dict[str, str | None]:
+        # What a security event says about who and where: a keyed hash, never the address.
+        return {"email_hash": self.secrets.email_hash(email), "client_ip": client.ip}
+
+    async def _limit(
+        self, key: str, limit: int, window: int, message: str, who: dict[str, str | None] | None = None
+    ) -> None:
         retry_after = await self.limiter.hit(key, limit=limit, window=window, now=self.clock.now())
         if retry_after:
+            extra = {"event": "rate_limited", "limit": key.partition(":")[0], "retry_after": retry_after, **(who or {})}
+            log.info("rate limited", extra=extra)
             raise TooManyRequests(message.format(retry_after=retry_after), retry_after=retry_after)
 
     async def _release(self, key: str) -> None:
@@ -110,12 +118,17 @@ class AuthService:
         """Send a new code to ``email`` (whether or not it has an account)."""
         s = self.settings
         email = normalize_email(email)
+        who = self._who(email, client)
         await self._limit(
-            f"code-ip:{ip_bucket(client.ip)}", s.code_ip_limit, s.code_ip_window, "Try again in {retry_after} seconds"
+            f"code-ip:{ip_bucket(client.ip)}",
+            s.code_ip_limit,
+            s.code_ip_window,
+            "Try again in {retry_after} seconds",
+            who,
         )
         cooldown = f"code-email:{_email_key(email)}"
         if s.code_resend_after > 0:
-            await self._limit(cooldown, 1, s.code_resend_after, "Try again in {retry_after} seconds")
+            await self._limit(cooldown, 1, s.code_resend_after, "Try again in {retry_after} seconds", who)
         now = self.clock.now()
         code = new_code()
         # Mail first, then store: a code that was never delivered never supersedes the email's live
@@ -123,7 +136,9 @@ class AuthService:
         try:
             await self.mailer.send(compose_code_message(email, code, expires_in=s.code_ttl, sent_at=now))
         except Exception as exc:
-            log.error("the code email could not be sent", extra={"event": "mail.failed", "error": type(exc).__name__})
+            # The class and the mailer's message; the formatter hashes any address the message names.
+            extra = {"event": "mail.failed", "error": type(exc).__name__, "detail": str(exc)[:200], **who}
+            log.error("the code email could not be sent", extra=extra)
             await self._release(cooldown)
             raise ServiceUnavailable("The code could not be sent; try again later") from exc
         try:
@@ -140,11 +155,12 @@ class AuthService:
         except BaseException:
             await self._release(cooldown)
             raise
-        log.info("code sent", extra={"event": "code.sent"})
+        log.info("code sent", extra={"event": "code.sent", **who})
         return CodeSent(expires_in=s.code_ttl, resend_after=s.code_resend_after)
 
-    def _too_many(self, code: EmailCode) -> TooManyRequests:
+    def _too_many(self, code: EmailCode, who: dict[str, str | None]) -> TooManyRequests:
         wait = (code.created_at + timedelta(seconds=self.settings.code_resend_after) - self.clock.now()).total_seconds()
+        log.info("rate limited", extra={"event": "rate_limited", "limit": "code-attempts", **who})
         return TooManyRequests(
             "Too many wrong codes; request a new code", code="too_many_attempts", retry_after=max(1, int(wait) + 1)
         )
@@ -155,28 +171,31 @@ class AuthService:
         """Check ``code``: log an existing user in, or hand a new email a registration token."""
         s = self.settings
         email = normalize_email(email)
+        who = self._who(email, client)
         await self._limit(
             f"verify-ip:{ip_bucket(client.ip)}",
             s.verify_ip_limit,
             s.verify_ip_window,
             "Try again in {retry_after} seconds",
+            who,
         )
         now = self.clock.now()
         stored = await self.repo.get_email_code(email)
         if stored is None or stored.consumed_at is not None or now >= stored.expires_at:
             raise _invalid_code()
         if stored.attempts >= s.code_max_attempts:
-            raise self._too_many(stored)
+            raise self._too_many(stored, who)
         attempts = await self.repo.register_code_attempt(email, stored.id, max_attempts=s.code_max_attempts)
         if attempts is None:
             latest = await self.repo.get_email_code(email)
             if latest is not None and latest.id == stored.id and latest.consumed_at is None:
-                raise self._too_many(latest)
+                raise self._too_many(latest, who)
             raise _invalid_code()
         if not self.secrets.codes.matches(email, code, stored.code_hash):
-            log.info("wrong code", extra={"event": "code.wrong", "attempts": attempts})
+            log.info("wrong code", extra={"event": "code.wrong", "attempts": attempts, **who})
             if attempts >= s.code_max_attempts:
-                raise self._too_many(stored)
+                log.warning("code voided", extra={"event": "code.voided", "attempts": attempts, **who})
+                raise self._too_many(stored, who)
             raise _invalid_code()
         if not await self.repo.consume_email_code(email, stored.id, now):
             raise _invalid_code()
@@ -186,7 +205,7 @@ class AuthService:
             pair = await self.tokens.start_session(user, device_name=device_name, client=client)
             log.info(
                 "logged in",
-                extra={"event": "login", "user_id": user.id, "session_id": pair.session_id, "client_ip": client.ip},
+                extra={"event": "login", "user_id": user.id, "session_id": pair.session_id, **who},
             )
             return Authenticated(tokens=pair, user=user)
         plain = new_opaque_token()
@@ -198,7 +217,7 @@ class AuthService:
                 expires_at=now + timedelta(seconds=s.registration_ttl),
             )
         )
-        log.info("registration required", extra={"event": "registration.required"})
+        log.info("registration required", extra={"event": "registration.required", **who})
         return RegistrationRequired(registration_token=plain, expires_in=s.registration_ttl)
 
     async def complete_registration(
