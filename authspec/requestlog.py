@@ -1,14 +1,16 @@
 """Request ids and the access log: the outermost layer of both apps (``authspec.app``).
 
 ``RequestLogMiddleware`` is a pure ASGI middleware. For each HTTP request it takes the client's
-``X-Request-ID`` when it is well-formed (1–128 characters of ``[A-Za-z0-9._:-]``), else makes one
-(uuid4 hex), puts it with the client's address (``authspec.clientip``, with the trusted proxies)
-into a context variable that every log line of the request reads (``current()``), echoes it on
-the response — whatever produced the response: an operation, an error envelope, a 404/405/413,
-a CORS preflight — and, when the response is done, logs one ``authspec.access`` line: method,
-path, the query with its values replaced (names kept), status, the envelope's ``errorCode``,
-latency in milliseconds, the client's address and its user-agent family (``ua_family``). It
-never logs a header's or a body's value; the log formatter (``handlers.logs``) redacts the rest.
+``X-Request-ID`` when it is well-formed (1–128 characters of ``[A-Za-z0-9._:-]``, and not shaped
+like a code or a token, which would then be echoed and logged), else makes one (uuid4 hex); puts
+it with the client's address (``authspec.clientip``, with the trusted proxies) into a context
+variable that every log line of the request reads (``current()``); echoes it on the response —
+whatever produced the response: an operation, an error envelope, a 404/405/413, a CORS
+preflight — and, when the response is done, logs one ``authspec.access`` line: method, path (a
+6-digit segment masked), the query with its values replaced (names kept), status, the
+envelope's ``errorCode``, latency in milliseconds, the client's address and its user-agent
+family (``ua_family``). It never logs a header's or a body's value; the log formatter
+(``handlers.logs``) redacts the rest.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ log = logging.getLogger("authspec.access")
 
 HEADER = "X-Request-ID"
 _WELL_FORMED = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+#: Shapes of a credential (a 6-digit code, a JWT, an opaque token): never taken as a request id,
+#: which is echoed and logged as it is.
+_CREDENTIAL = re.compile(r"\d{6}|.*eyJ[\w-]+\.[\w-]+\..*|.*[A-Za-z0-9_-]{43}.*")
+_CODE_SEGMENT = re.compile(r"(?<=/)\d{6}(?=/|$)")
 _ERROR_BODY_LIMIT = 8192
 
 #: The request a log line belongs to: ``{"request_id": ..., "client_ip": ...}``, or None.
@@ -42,9 +48,15 @@ def current() -> dict[str, Any]:
 
 def request_id_of(value: str | None) -> str:
     """The client's request id when it is well-formed, else a new one (uuid4 hex)."""
-    if value is not None and _WELL_FORMED.fullmatch(value):
+    if value is not None and _WELL_FORMED.fullmatch(value) and not _CREDENTIAL.fullmatch(value):
         return value
     return uuid.uuid4().hex
+
+
+def redact_path(path: str) -> str:
+    """The path with any 6-digit segment (a code sent where no operation takes one) masked; the
+    formatter masks token shapes in it (no operation's path parameter is either)."""
+    return _CODE_SEGMENT.sub("[redacted]", path)
 
 
 def redact_query(query: str) -> str:
@@ -123,7 +135,7 @@ class RequestLogMiddleware:
             entry = {
                 "event": "http.request",
                 "method": scope.get("method"),
-                "path": scope.get("path"),
+                "path": redact_path(str(scope.get("path", ""))),
                 "query": redact_query(query) or None,
                 "status": answer["status"],
                 "error_code": _error_code(bytes(error_body)) if error_body else None,
