@@ -17,7 +17,6 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from authspec.settings import Settings
 from authspec.spec import ADMIN_SPEC, API_SPEC, SpecError, dump_bundle, load_bundle
@@ -26,13 +25,6 @@ SERVICE_FACTORY = "authspec.handlers.app:create_app"
 MOCK_FACTORY = "authspec.mock.app:create_app"
 #: ``(settings, setting) -> problem | None``: the mock's start-up checks, named like its factory.
 MOCK_PREFLIGHT = "authspec.mock.app:preflight"
-
-
-def _log_config(log_level: str) -> dict[str, Any]:
-    from authspec.handlers.logs import uvicorn_log_config
-
-    config: dict[str, Any] = uvicorn_log_config(log_level)
-    return config
 
 
 def _run_server(
@@ -56,6 +48,8 @@ def _run_server(
         return 2
     import uvicorn
 
+    from authspec.requestlog import uvicorn_log_config
+
     # uvicorn builds the app from its factory by name, in this process or in each worker: settings
     # reach it through the environment, set only now that nothing can refuse the start any more.
     os.environ.update(worker_env or {})
@@ -73,7 +67,7 @@ def _run_server(
         lifespan="on",
         log_level=log_level,
         # One JSON formatter for every line (authspec.handlers.logs); authspec.requestlog writes the access log.
-        log_config=_log_config(log_level),
+        log_config=uvicorn_log_config(log_level),
         access_log=False,
         proxy_headers=False,  # authspec.clientip decides, from AUTHSPEC_TRUSTED_PROXIES only
         timeout_graceful_shutdown=10,

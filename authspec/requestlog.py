@@ -144,3 +144,23 @@ class RequestLogMiddleware:
             }
             log.info("%s %s %s", entry["method"], entry["path"], entry["status"], extra=entry)
             _CONTEXT.reset(token)
+
+
+#: The formatter of every line, by name: the core does not import the service's handlers.
+FORMATTER = "authspec.handlers.logs.JsonFormatter"
+
+
+def uvicorn_log_config(level: str = "info") -> dict[str, Any]:
+    """uvicorn's ``log_config`` for ``authspec serve``/``mock``: its lines as JSON, no access log
+    (this module writes it)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": FORMATTER}},
+        "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "loggers": {
+            "uvicorn": {"handlers": ["json"], "level": level.upper(), "propagate": False},
+            "uvicorn.error": {"level": level.upper()},
+            "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        },
+    }

@@ -9,8 +9,9 @@ values, values of secret-named fields and 6-digit codes after a code-named key; 
 is replaced by ``email:<keyed hash>`` (``authspec.services.secrets.email_hash`` under the
 service secret's log key), so lines about one address can be joined without writing it.
 ``configure_logging`` installs the one handler on the ``authspec`` and ``uvicorn`` loggers and
-silences ``uvicorn.access``; ``uvicorn_log_config`` gives ``authspec serve`` the same formatter
-for the lines uvicorn writes before an app exists (the supervisor of several workers).
+silences ``uvicorn.access``; ``authspec serve`` names this formatter in uvicorn's log config
+(``authspec.requestlog.uvicorn_log_config``) for the lines uvicorn writes before an app exists
+(the supervisor of several workers).
 """
 
 from __future__ import annotations
@@ -124,18 +125,3 @@ def use_email_key(email_key: bytes) -> None:
     handler = _handler()
     if handler is not None and isinstance(handler.formatter, JsonFormatter):
         handler.formatter.redactor.email_key = email_key
-
-
-def uvicorn_log_config(level: str = "info") -> dict[str, Any]:
-    """uvicorn's ``log_config``: its lines as JSON through ``JsonFormatter``, no access log."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "authspec.handlers.logs.JsonFormatter"}},
-        "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
-        "loggers": {
-            "uvicorn": {"handlers": ["json"], "level": level.upper(), "propagate": False},
-            "uvicorn.error": {"level": level.upper()},
-            "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
-        },
-    }
