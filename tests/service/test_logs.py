@@ -98,6 +98,8 @@ def test_every_kind_of_answer_carries_the_request_id(make_api: Callable[..., Api
         "preflight": 204,
     }
     assert {name: r.headers.get("x-request-id") for name, r in answers.items()} == dict.fromkeys(answers, "rid-42")
+    cross_origin = api.get("/auth/me", headers={"Origin": "https://app.example"})
+    assert "X-Request-ID" in cross_origin.headers["access-control-expose-headers"].split(", ")  # a page can read it
 
 
 def test_request_id_of_accepts_only_the_documented_alphabet() -> None:
