@@ -131,9 +131,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Migrated already, the workers skip it.
     worker_env = {"AUTHSPEC_MIGRATE_ON_START": "false"} if migrate_first else {}
     workers = args.workers or settings.workers  # the flag wins over AUTHSPEC_WORKERS
-    return _run_server(
-        SERVICE_FACTORY, args.host, args.port, args.log_level, "serve", workers=workers, worker_env=worker_env
-    )
+    if workers == 1 or not settings.metrics:
+        return _run_server(
+            SERVICE_FACTORY, args.host, args.port, args.log_level, "serve", workers=workers, worker_env=worker_env
+        )
+    # Several workers: /metrics adds up all of them (prometheus-client's multiprocess mode), from
+    # files in a directory of this run's own, made empty here and removed when the server stops.
+    import shutil
+    import tempfile
+
+    from authspec.metrics import MULTIPROC_ENV
+
+    metrics_dir = tempfile.mkdtemp(prefix="authspec-metrics-")
+    try:
+        worker_env = {**worker_env, MULTIPROC_ENV: metrics_dir}
+        return _run_server(
+            SERVICE_FACTORY, args.host, args.port, args.log_level, "serve", workers=workers, worker_env=worker_env
+        )
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _warn_exposure(command: str, host: str, settings: Settings) -> None:

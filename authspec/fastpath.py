@@ -282,6 +282,16 @@ class FastResponseValidationOperation(ResponseValidationOperation):  # type: ign
         super().__init__(*args, **kwargs)
         self._plans: dict[tuple[int, bytes | None], _ResponsePlan] = {}
 
+    def extract_content_type(self, headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
+        # Connexion drops every parameter but the charset, so a declared `text/plain; version=0.0.4`
+        # (GET /metrics) could never match; a sent type the operation declares is kept whole.
+        mime_type, encoding = super().extract_content_type(headers)
+        sent = utils.extract_content_type(headers) or ""
+        whole = "; ".join(p.strip() for p in sent.split(";") if not p.strip().lower().startswith("charset="))
+        if ";" in whole and whole.lower() in (p.lower() for p in self._operation.produces):
+            return whole, encoding
+        return mime_type, encoding
+
     def _plan(self, status: int, headers: list[tuple[bytes, bytes]]) -> _ResponsePlan:
         key = (status, _content_type(headers))
         plan = self._plans.get(key)

@@ -315,3 +315,8 @@ class Settings(BaseSettings):
         return self
 
     # -- end of the checks of issue 12's "settings that fail loudly".
+
+    # Metrics (issue 13): GET /metrics serves Prometheus text (authspec.metrics) unless this is
+    # false, then it answers 404 like an unknown path. Under `authspec serve --workers N` the
+    # workers' counts are added up (prometheus-client's multiprocess mode).
+    metrics: bool = True

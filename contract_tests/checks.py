@@ -47,7 +47,8 @@ CODE = re.compile(r"^[0-9]{6}$")
 OPAQUE = re.compile(r"^[A-Za-z0-9_-]{43,128}$")
 #: Members of a JWK that only a private (or symmetric) key has (RFC 7518 §6).
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
-UNENVELOPED = {"getJwks"}
+#: Operations whose success is a standard document, not the envelope: the JWK Set, Prometheus text.
+UNENVELOPED = {"getJwks", "getMetrics"}
 
 
 def operation_id(case: Case[Any]) -> str | None:
@@ -121,7 +122,7 @@ def assert_envelope(body: Any, status: int) -> None:
 def envelope_invariants(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     if operation_id(case) in UNENVELOPED and response.status_code < 400:
         body = body_of(response)
-        assert not (isinstance(body, dict) and "isSuccess" in body), "the JWK Set must not be wrapped in the envelope"
+        assert not (isinstance(body, dict) and "isSuccess" in body), "a standard document must not be enveloped"
         return None
     content_type = header(response, "Content-Type") or ""
     assert content_type.startswith("application/json"), f"Content-Type is {content_type!r}, not application/json"

@@ -4,8 +4,9 @@
 backend, the signing keyring, the service secret, the clock — and hands the contract app the
 lifespan (migrations, connection check, key-file reload every ``AUTHSPEC_KEY_RELOAD_INTERVAL``,
 the purge of expired rows soon after start and then hourly, clean shutdown) and the bearer
-verifier (JWT + active session on every request). Liveness and readiness (``/healthz``,
-``/readyz``) are operations of the contract like any other (``handlers/health.py``).
+verifier (JWT + active session on every request), and its metrics (``authspec.metrics``, unless
+``AUTHSPEC_METRICS=false``). Liveness, readiness and metrics (``/healthz``,
+``/readyz``, ``/metrics``) are operations of the contract like any other (``handlers/health.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from connexion import AsyncApp
+from connexion.middleware import MiddlewarePosition
 
 from authspec.app import create_app as create_contract_app
 from authspec.app import service_cors
@@ -26,6 +28,7 @@ from authspec.clock import Clock, SystemClock
 from authspec.errors import Unauthorized
 from authspec.keys import Keyring
 from authspec.mail import build_mailer
+from authspec.metrics import Metrics, RequestMetricsMiddleware
 from authspec.resolver import HANDLERS
 from authspec.services import Services, build_services
 from authspec.services.ports import Mailer
@@ -114,6 +117,10 @@ def create_app(
     configure_logging(email_key=ServiceSecrets.from_secret(secret).log_key)
     storage = Storage.open(settings)
     mailer = mailer or build_mailer(settings)
+    # GET /metrics (AUTHSPEC_METRICS): the services count through it, the middleware times requests.
+    metrics = Metrics(keyring=lambda: services.tokens.access.keyring, now=clock.now) if settings.metrics else None
+    if metrics is not None:
+        storage.report_unavailable(metrics.storage_error)
     services = build_services(
         repo=storage.repository,
         limiter=storage.limiter,
@@ -122,6 +129,7 @@ def create_app(
         clock=clock,
         settings=settings,
         secrets=ServiceSecrets.from_secret(secret),
+        events=metrics,
     )
 
     @contextlib.asynccontextmanager
@@ -141,7 +149,7 @@ def create_app(
         tasks.append(asyncio.create_task(_housekeeping(storage, clock, settings)))
         log.info("service started", extra={"event": "service.started", "database": storage.db.dialect})
         try:
-            yield {"services": services}
+            yield {"services": services, "metrics": metrics}
         finally:
             for task in tasks:
                 task.cancel()
@@ -164,7 +172,10 @@ def create_app(
         bearer=bearer,
         clock=clock,
         cors=service_cors(settings),
+        middlewares=[]
+        if metrics is None
+        else [(RequestMetricsMiddleware, MiddlewarePosition.BEFORE_EXCEPTION, {"metrics": metrics})],
     )
 
-    app.authspec.extras.update(services=services, storage=storage, mailer=mailer, keyring=keyring)
+    app.authspec.extras.update(services=services, storage=storage, mailer=mailer, keyring=keyring, metrics=metrics)
     return app

@@ -16,7 +16,7 @@ from authspec.clock import Clock
 from authspec.credentials import AccessTokens
 from authspec.keys import Keyring
 from authspec.services.auth import AuthService
-from authspec.services.ports import Mailer, RateLimiter, Repository
+from authspec.services.ports import Events, Mailer, NoEvents, RateLimiter, Repository
 from authspec.services.secrets import ServiceSecrets
 from authspec.services.sessions import SessionService
 from authspec.services.tokens import TokenService
@@ -48,9 +48,11 @@ def build_services(
     settings: Settings,
     secrets: ServiceSecrets,
     access_claims: Mapping[str, str] | None = None,
+    events: Events | None = None,
 ) -> Services:
     """The three services over one set of seams (``access_claims``: further claims of every access
-    token, e.g. the mock's namespace)."""
+    token, e.g. the mock's namespace; ``events``: what they count, default nothing)."""
+    events = events or NoEvents()
     access = AccessTokens(
         keyring,
         issuer=settings.jwt_issuer,
@@ -59,11 +61,11 @@ def build_services(
         clock=clock,
         claims=access_claims,
     )
-    tokens = TokenService(repo, access, secrets, clock, settings)
+    tokens = TokenService(repo, access, secrets, clock, settings, events=events)
     return Services(
-        auth=AuthService(repo, limiter, mailer, tokens, secrets, clock, settings),
+        auth=AuthService(repo, limiter, mailer, tokens, secrets, clock, settings, events=events),
         tokens=tokens,
-        sessions=SessionService(repo, access, clock, settings),
+        sessions=SessionService(repo, access, clock, settings, events=events),
         clock=clock,
         repo=repo,
         limiter=limiter,

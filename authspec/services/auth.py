@@ -29,7 +29,9 @@ from authspec.services.ports import (
     ClientInfo,
     DuplicateEmail,
     EmailCode,
+    Events,
     Mailer,
+    NoEvents,
     RateLimiter,
     RegistrationToken,
     Repository,
@@ -83,7 +85,9 @@ class AuthService:
         secrets: ServiceSecrets,
         clock: Clock,
         settings: Settings,
+        events: Events | None = None,
     ) -> None:
+        self.events = events or NoEvents()
         self.repo = repo
         self.limiter = limiter
         self.mailer = mailer
@@ -103,6 +107,7 @@ class AuthService:
         if retry_after:
             extra = {"event": "rate_limited", "limit": key.partition(":")[0], "retry_after": retry_after, **(who or {})}
             log.info("rate limited", extra=extra)
+            self.events.rate_limited(key.partition(":")[0])  # the limit's name, never its key
             raise TooManyRequests(message.format(retry_after=retry_after), retry_after=retry_after)
 
     async def _release(self, key: str) -> None:
@@ -139,6 +144,7 @@ class AuthService:
             # The class and the mailer's message; the formatter hashes any address the message names.
             extra = {"event": "mail.failed", "error": type(exc).__name__, "detail": str(exc)[:200], **who}
             log.error("the code email could not be sent", extra=extra)
+            self.events.code_send_failed()
             await self._release(cooldown)
             raise ServiceUnavailable("The code could not be sent; try again later") from exc
         try:
@@ -156,7 +162,13 @@ class AuthService:
             await self._release(cooldown)
             raise
         log.info("code sent", extra={"event": "code.sent", **who})
+        self.events.code_sent()
         return CodeSent(expires_in=s.code_ttl, resend_after=s.code_resend_after)
+
+    def _refused(self, outcome: str, error: Exception) -> Exception:
+        """Count a verify that ended in ``outcome`` (``Events.login``), and give ``error`` back to raise."""
+        self.events.login(outcome)
+        return error
 
     def _too_many(self, code: EmailCode, who: dict[str, str | None]) -> TooManyRequests:
         wait = (code.created_at + timedelta(seconds=self.settings.code_resend_after) - self.clock.now()).total_seconds()
@@ -182,23 +194,24 @@ class AuthService:
         now = self.clock.now()
         stored = await self.repo.get_email_code(email)
         if stored is None or stored.consumed_at is not None or now >= stored.expires_at:
-            raise _invalid_code()
+            raise self._refused("invalid_code", _invalid_code())
         if stored.attempts >= s.code_max_attempts:
-            raise self._too_many(stored, who)
+            raise self._refused("too_many_attempts", self._too_many(stored, who))
         attempts = await self.repo.register_code_attempt(email, stored.id, max_attempts=s.code_max_attempts)
         if attempts is None:
             latest = await self.repo.get_email_code(email)
             if latest is not None and latest.id == stored.id and latest.consumed_at is None:
-                raise self._too_many(latest, who)
-            raise _invalid_code()
+                raise self._refused("too_many_attempts", self._too_many(latest, who))
+            raise self._refused("invalid_code", _invalid_code())
         if not self.secrets.codes.matches(email, code, stored.code_hash):
             log.info("wrong code", extra={"event": "code.wrong", "attempts": attempts, **who})
+            self.events.login("wrong_code")  # the guess that voids the code too
             if attempts >= s.code_max_attempts:
                 log.warning("code voided", extra={"event": "code.voided", "attempts": attempts, **who})
                 raise self._too_many(stored, who)
             raise _invalid_code()
         if not await self.repo.consume_email_code(email, stored.id, now):
-            raise _invalid_code()
+            raise self._refused("invalid_code", _invalid_code())
 
         user = await self.repo.get_user_by_email(email)
         if user is not None:
@@ -207,6 +220,7 @@ class AuthService:
                 "logged in",
                 extra={"event": "login", "user_id": user.id, "session_id": pair.session_id, **who},
             )
+            self.events.login("success")
             return Authenticated(tokens=pair, user=user)
         plain = new_opaque_token()
         await self.repo.put_registration_token(
@@ -218,6 +232,7 @@ class AuthService:
             )
         )
         log.info("registration required", extra={"event": "registration.required", **who})
+        self.events.login("registration_required")
         return RegistrationRequired(registration_token=plain, expires_in=s.registration_ttl)
 
     async def complete_registration(
@@ -259,6 +274,7 @@ class AuthService:
             "registered",
             extra={"event": "registered", "user_id": user.id, "session_id": pair.session_id, "client_ip": client.ip},
         )
+        self.events.login("registered")
         return Registered(tokens=pair, user=user)
 
     async def current_user(self, user_id: str) -> User:

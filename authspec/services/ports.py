@@ -274,3 +274,52 @@ class Mailer(Protocol):
     async def send(self, message: CodeMessage) -> None:
         """Deliver or raise; must not block the event loop."""
         ...
+
+
+class Events(Protocol):
+    """What the services count for operators (``authspec.metrics`` turns it into Prometheus
+    counters). Every argument is one of a few fixed words, never a user id, email, IP or token;
+    a method must not raise and must not block."""
+
+    def login(self, outcome: str) -> None:
+        """A code verify or a registration ended: ``success``, ``registration_required``,
+        ``registered``, ``wrong_code``, ``invalid_code`` or ``too_many_attempts``."""
+        ...
+
+    def refresh(self, outcome: str) -> None:
+        """A refresh ended: ``rotated``, ``grace_replay``, ``reused_revoked`` or ``invalid``."""
+        ...
+
+    def revoked(self, scope: str) -> None:
+        """A revocation succeeded: ``all``, ``current``, ``others`` (logout), ``session``, ``refresh_token``."""
+        ...
+
+    def code_sent(self) -> None: ...
+
+    def code_send_failed(self) -> None: ...
+
+    def rate_limited(self, limit: str) -> None:
+        """A request was refused by the limit named ``limit`` (``code-ip``, ``code-email``, ``verify-ip``)."""
+        ...
+
+
+class NoEvents:
+    """The ``Events`` that counts nothing (the default, and the mock's)."""
+
+    def login(self, outcome: str) -> None:
+        pass
+
+    def refresh(self, outcome: str) -> None:
+        pass
+
+    def revoked(self, scope: str) -> None:
+        pass
+
+    def code_sent(self) -> None:
+        pass
+
+    def code_send_failed(self) -> None:
+        pass
+
+    def rate_limited(self, limit: str) -> None:
+        pass

@@ -14,7 +14,7 @@ from typing import Any
 from authspec.clock import Clock
 from authspec.credentials import AccessTokens
 from authspec.errors import Conflict, NotFound, Unauthorized
-from authspec.services.ports import Repository
+from authspec.services.ports import Events, NoEvents, Repository
 from authspec.services.results import LoggedOut, LogoutScope, Principal, RevokedSession, SessionList
 from authspec.settings import Settings
 
@@ -22,7 +22,10 @@ log = logging.getLogger("authspec.sessions")
 
 
 class SessionService:
-    def __init__(self, repo: Repository, access: AccessTokens, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self, repo: Repository, access: AccessTokens, clock: Clock, settings: Settings, events: Events | None = None
+    ) -> None:
+        self.events = events or NoEvents()
         self.repo = repo
         self.access = access
         self.clock = clock
@@ -56,6 +59,7 @@ class SessionService:
             "session revoked",
             extra={"event": "session.revoked", "session_id": session.id, "user_id": principal.user_id},
         )
+        self.events.revoked("session")
         return RevokedSession(id=session.id, revoked_at=now)
 
     async def logout(self, principal: Principal, scope: LogoutScope = "all") -> LoggedOut:
@@ -70,4 +74,5 @@ class SessionService:
             "logged out",
             extra={"event": "session.logout", "user_id": principal.user_id, "scope": scope, "ended": ended},
         )
+        self.events.revoked(scope)
         return LoggedOut(revoked_sessions=ended)

@@ -19,7 +19,16 @@ from typing import Any
 from authspec.clock import Clock
 from authspec.credentials import AccessTokens, hash_token, new_opaque_token
 from authspec.errors import Conflict, Forbidden, NotFound, Unauthorized
-from authspec.services.ports import ClientInfo, RefreshToken, Repository, RotateOutcome, Session, User
+from authspec.services.ports import (
+    ClientInfo,
+    Events,
+    NoEvents,
+    RefreshToken,
+    Repository,
+    RotateOutcome,
+    Session,
+    User,
+)
 from authspec.services.results import Principal, RevokedToken, TokenPair
 from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
@@ -47,12 +56,14 @@ class TokenService:
         secrets: ServiceSecrets,
         clock: Clock,
         settings: Settings,
+        events: Events | None = None,
     ) -> None:
         self.repo = repo
         self.access = access
         self.secrets = secrets
         self.clock = clock
         self.settings = settings
+        self.events = events or NoEvents()
 
     # -- issuing ---------------------------------------------------------------------------------
     def _access_token(
@@ -115,6 +126,15 @@ class TokenService:
     # -- refresh -----------------------------------------------------------------------------------
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate ``refresh_token``; see the module docstring for the grace window and reuse."""
+        try:
+            pair, outcome = await self._refresh(refresh_token)
+        except Unauthorized as exc:
+            self.events.refresh("reused_revoked" if exc.code == "refresh_token_reused" else "invalid")
+            raise
+        self.events.refresh(outcome)
+        return pair
+
+    async def _refresh(self, refresh_token: str) -> tuple[TokenPair, str]:
         now = self.clock.now()
         parent_hash = hash_token(refresh_token)
         parent = await self.repo.get_refresh_token(parent_hash)
@@ -140,7 +160,7 @@ class TokenService:
             outcome = await self.repo.rotate_refresh_token(parent_hash, successor, now)
             if outcome is RotateOutcome.ROTATED:
                 log.info("refresh token rotated", extra={"event": "refresh.rotated", "session_id": session.id})
-                return self._pair(parent.user_id, session, successor_plain, successor.expires_at, now)
+                return self._pair(parent.user_id, session, successor_plain, successor.expires_at, now), "rotated"
             if outcome is RotateOutcome.INACTIVE:
                 raise _invalid_refresh()
             rotated = await self.repo.get_refresh_token(parent_hash)
@@ -162,9 +182,10 @@ class TokenService:
             ):
                 # The immediate parent inside the window (parallel tabs, a lost response): the same pair.
                 if parent.successor_hash == successor_hash:
-                    return self._pair(
+                    pair = self._pair(
                         parent.user_id, current, successor_plain, child.expires_at, parent.rotated_at, now
                     )
+                    return pair, "grace_replay"
                 # The service secret changed since the rotation (its file was replaced): the pair
                 # cannot be given again, but this is no theft either.
                 raise _invalid_refresh()
@@ -199,6 +220,7 @@ class TokenService:
             "refresh token revoked",
             extra={"event": "session.revoked", "session_id": session.id, "user_id": principal.user_id},
         )
+        self.events.revoked("refresh_token")
         return RevokedToken(session_id=session.id, revoked_at=now)
 
     def jwks(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ package: it implements the same ports in memory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from authspec.services.ports import RateLimiter
@@ -36,6 +37,12 @@ class Storage:
             else None
         )
         return cls(db=db, repository=SqlRepository(db), limiter=redis or SqlRateLimiter(db), redis=redis)
+
+    def report_unavailable(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback`` with ``database`` or ``redis`` whenever that store is found unavailable."""
+        self.db.on_unavailable = callback
+        if self.redis is not None:
+            self.redis.on_unavailable = callback
 
     async def start(self, *, migrate: bool = True) -> None:
         if migrate:

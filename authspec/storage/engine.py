@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,6 +92,8 @@ class Database:
         self.connect_timeout = connect_timeout
         self.statement_timeout = statement_timeout
         self._late_closes: set[asyncio.Future[None]] = set()
+        #: Called with ``"database"`` each time the database is found unavailable (the metrics).
+        self.on_unavailable: Callable[[str], None] | None = None
         options: dict[str, Any] = {"echo": echo}
         if self.dialect == "sqlite":
             if self.url.database in (None, "", ":memory:"):
@@ -165,6 +167,8 @@ class Database:
         except (*_UNAVAILABLE, DBAPIError) as exc:
             if not _is_unavailable(exc):
                 raise
+            if self.on_unavailable is not None:
+                self.on_unavailable("database")
             raise _unavailable(exc) from exc
 
     @asynccontextmanager
@@ -176,6 +180,8 @@ class Database:
         except (*_UNAVAILABLE, DBAPIError) as exc:
             if not _is_unavailable(exc):
                 raise
+            if self.on_unavailable is not None:
+                self.on_unavailable("database")
             raise _unavailable(exc) from exc
 
     @asynccontextmanager

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,6 +74,8 @@ class RedisRateLimiter:
         self.client = client
         self.prefix = prefix
         self._script = client.register_script(_HIT)
+        #: Called with ``"redis"`` each time Redis is found unavailable (the metrics).
+        self.on_unavailable: Callable[[str], None] | None = None
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = 5.0) -> RedisRateLimiter:
@@ -94,6 +96,8 @@ class RedisRateLimiter:
             OSError,
             TimeoutError,
         ) as exc:
+            if self.on_unavailable is not None:
+                self.on_unavailable("redis")
             log.error("Redis is unavailable", extra={"event": "redis.unavailable", "error": type(exc).__name__})
             raise ServiceUnavailable("The rate-limit store is unavailable; try again shortly") from exc
 

@@ -34,6 +34,8 @@ def recorded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
         worker_env: dict[str, str] | None = None,
     ) -> int:
         calls.update(factory=factory, command=command, workers=workers, worker_env=worker_env or {})
+        metrics_dir = (worker_env or {}).get("PROMETHEUS_MULTIPROC_DIR")
+        calls["metrics_dir_listing"] = None if metrics_dir is None else os.listdir(metrics_dir)
         return 0
 
     for name in [n for n in os.environ if n.startswith("AUTHSPEC_")]:
@@ -62,7 +64,8 @@ def test_serve_asks_for_the_flag_else_the_setting_else_one_worker(
 
 def test_serve_migrates_once_before_the_workers_and_turns_theirs_off(recorded: dict[str, Any]) -> None:
     assert cli.main(["serve", "--workers", "2"]) == 0
-    assert recorded["worker_env"] == {"AUTHSPEC_MIGRATE_ON_START": "false"}
+    authspec_env = {k: v for k, v in recorded["worker_env"].items() if k.startswith("AUTHSPEC_")}
+    assert authspec_env == {"AUTHSPEC_MIGRATE_ON_START": "false"}
 
     async def revision() -> str | None:
         db = Database(f"sqlite:///{recorded['db']}")
@@ -72,6 +75,23 @@ def test_serve_migrates_once_before_the_workers_and_turns_theirs_off(recorded: d
             await db.dispose()
 
     assert asyncio.run(revision()) == head_revision()
+
+
+def test_several_workers_share_a_fresh_metrics_directory_removed_after_the_run(recorded: dict[str, Any]) -> None:
+    assert cli.main(["serve", "--workers", "2"]) == 0
+    metrics_dir = recorded["worker_env"]["PROMETHEUS_MULTIPROC_DIR"]
+    assert recorded["metrics_dir_listing"] == []  # it existed, empty, while the workers ran
+    assert not Path(metrics_dir).exists()
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+
+
+@pytest.mark.parametrize(("workers", "metrics"), [("1", "true"), ("2", "false")], ids=["one-worker", "metrics-off"])
+def test_no_metrics_directory_for_one_worker_or_without_metrics(
+    recorded: dict[str, Any], monkeypatch: pytest.MonkeyPatch, workers: str, metrics: str
+) -> None:
+    monkeypatch.setenv("AUTHSPEC_METRICS", metrics)
+    assert cli.main(["serve", "--workers", workers]) == 0
+    assert "PROMETHEUS_MULTIPROC_DIR" not in recorded["worker_env"]
 
 
 @pytest.mark.parametrize("count", ["0", "-1", "two", "65"])

@@ -111,7 +111,7 @@ def test_the_bundle_documents_production_and_development_with_variables() -> Non
 def test_site_root_path_items_use_a_url_relative_to_the_document() -> None:
     spec = load_bundle()
     root_items = {path: item["servers"] for path, item in spec["paths"].items() if "servers" in item}
-    assert sorted(root_items) == ["/.well-known/jwks.json", "/healthz", "/readyz"]
+    assert sorted(root_items) == ["/.well-known/jwks.json", "/healthz", "/metrics", "/readyz"]
     assert {server["url"] for servers in root_items.values() for server in servers} == {"/"}
 
 

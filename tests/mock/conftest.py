@@ -88,7 +88,12 @@ class Contract:
             return
         if status == 307 and "location" in response.headers:
             return  # a redirect to the docs (/, /docs, /__mock): not an operation of either document
-        assert response.headers["content-type"].startswith("application/json"), (path, response.headers)
+        media = response.headers["content-type"].split(";")[0]
+        if media == "text/plain":  # GET /metrics' Prometheus text: a declared media type, a string schema
+            declared = self.find(request.method, path).operation["responses"][str(status)]["content"]
+            assert response.headers["content-type"] in declared, (path, response.headers)
+            return
+        assert media == "application/json", (path, response.headers)
         body = response.json()
         try:
             route: Route | None = self.find(request.method, path)

@@ -169,6 +169,9 @@ def test_the_procfile_starts_two_instances_with_workers_behind_nginx(deployment:
         ready = http.get(deployment.url + "/readyz")
         assert ready.status_code == 200, ready.text
         assert {deployment.instances[n].process.poll() for n in ("web1", "web2")} == {None}
+        assert http.get(deployment.url + "/metrics").status_code == 403  # nginx keeps it to the scraper
+    scraped = httpx.get(deployment.url + "/metrics", timeout=30)  # from 127.0.0.1, the listed scraper
+    assert scraped.status_code == 200 and "authspec_requests_total" in scraped.text
 
 
 def test_each_client_behind_the_proxy_has_its_own_budget_and_session_ip(deployment: Deployment) -> None:

@@ -295,6 +295,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics of the instance
+         * @description The instance's counters, latency histograms and the signing key's age in the Prometheus text
+         *     format (0.0.4), not wrapped in the envelope. With several workers the counts are those of all
+         *     of them. No label carries a user id, email, IP address or token. Answers 404 when
+         *     `AUTHSPEC_METRICS=false`; the mock keeps no metrics and always answers 404.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -413,6 +436,8 @@ export interface components {
              */
             scope: "all" | "current" | "others";
         };
+        /** @description Prometheus text exposition format 0.0.4 (`# HELP`, `# TYPE` and one sample per line). */
+        MetricsText: string;
         /**
          * @description An opaque random token (at least 256 bits, base64url); only its hash is stored.
          * @example 8kQ2vW0s1YQ8Cw8Yl3m3B0c9dI2q7p1X6s0tZ4uVh5E
@@ -1288,6 +1313,48 @@ export interface operations {
             };
             /** @description A dependency cannot be reached. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description Errors any operation can answer: 405 wrong method, 413 body too large, 415 wrong content
+             *     type, 500 unexpected error (the cause is logged, never returned), 501 not implemented yet,
+             *     503 temporarily unavailable.
+             */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics, in the Prometheus text exposition format. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; version=0.0.4": components["schemas"]["MetricsText"];
+                };
+            };
+            /** @description Metrics are turned off (`AUTHSPEC_METRICS=false`), or this is the mock. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
