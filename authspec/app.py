@@ -33,6 +33,7 @@ from authspec.fastpath import FastAsyncApp, compiled_validator_map
 from authspec.fixed_headers import FixedHeaders, FixedHeadersMiddleware
 from authspec.framing import RequestBodyMiddleware
 from authspec.rendering import ErrorRenderer
+from authspec.requestlog import RequestLogMiddleware
 from authspec.resolver import Fallback, TagResolver, require_handlers
 from authspec.routes import RouteTable
 from authspec.servers import ServedServers, ServersOf, request_origin
@@ -202,6 +203,11 @@ def create_app(
 
     renderer = ErrorRenderer(clock=clock, routes=routes)
     renderer.install(app)
+    # Added first at the outermost position, so it is outside every other layer (CORS, body
+    # limits, routing): every answer carries the request id and is logged (authspec.requestlog).
+    app.add_middleware(
+        RequestLogMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, trusted_proxies=settings.trusted_proxies
+    )
     app.add_middleware(
         RequestBodyMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=settings.max_body_bytes
     )

@@ -48,6 +48,8 @@ def _run_server(
         return 2
     import uvicorn
 
+    from authspec.requestlog import uvicorn_log_config
+
     # uvicorn builds the app from its factory by name, in this process or in each worker: settings
     # reach it through the environment, set only now that nothing can refuse the start any more.
     os.environ.update(worker_env or {})
@@ -64,6 +66,9 @@ def _run_server(
         http="auto",
         lifespan="on",
         log_level=log_level,
+        # One JSON formatter for every line (authspec.handlers.logs); authspec.requestlog writes the access log.
+        log_config=uvicorn_log_config(log_level),
+        access_log=False,
         proxy_headers=False,  # authspec.clientip decides, from AUTHSPEC_TRUSTED_PROXIES only
         timeout_graceful_shutdown=10,
     )

@@ -32,7 +32,7 @@ from authspec.envelope import dumps, failure
 log = logging.getLogger("authspec.cors")
 
 #: Response headers page code may read, besides the CORS-safelisted ones.
-EXPOSED_HEADERS = ("Retry-After", "WWW-Authenticate", "Preference-Applied", "Allow", "Location")
+EXPOSED_HEADERS = ("Retry-After", "WWW-Authenticate", "Preference-Applied", "Allow", "Location", "X-Request-ID")
 #: Methods a preflight may ask for; the contract uses GET, POST and DELETE.
 ALLOWED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 #: How long a browser may cache a preflight answer (seconds).

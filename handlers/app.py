@@ -25,6 +25,7 @@ from connexion.middleware import MiddlewarePosition
 from authspec.app import create_app as create_contract_app
 from authspec.app import service_cors
 from authspec.clock import Clock, SystemClock
+from authspec.errors import Unauthorized
 from authspec.keys import Keyring
 from authspec.mail import build_mailer
 from authspec.metrics import Metrics, RequestMetricsMiddleware
@@ -38,7 +39,7 @@ from authspec.storage.keyfile import key_path, load_keyring, persist_keyring
 from authspec.storage.purge import RETENTION_SECONDS, purge
 from authspec.storage.secretfile import load_secret, persist_secret
 
-from .logs import configure_logging
+from .logs import configure_logging, use_email_key
 
 log = logging.getLogger("authspec.service")
 
@@ -111,9 +112,9 @@ def create_app(
     """The real service: the contract routed to ``handlers``, backed by ``settings``' storage."""
     settings = settings or Settings()
     clock = clock or SystemClock()
-    configure_logging()
     keyring = load_keyring(settings)
     secret = load_secret(settings)
+    configure_logging(email_key=ServiceSecrets.from_secret(secret).log_key)
     storage = Storage.open(settings)
     mailer = mailer or build_mailer(settings)
     # GET /metrics (AUTHSPEC_METRICS): the services count through it, the middleware times requests.
@@ -143,6 +144,7 @@ def create_app(
         secret_on_disk = persist_secret(settings, secret)
         if secret_on_disk != secret:
             use_secrets(services, ServiceSecrets.from_secret(secret_on_disk))
+            use_email_key(services.auth.secrets.log_key)
         tasks = [asyncio.create_task(_watch_keys(services, settings))]
         tasks.append(asyncio.create_task(_housekeeping(storage, clock, settings)))
         log.info("service started", extra={"event": "service.started", "database": storage.db.dialect})
@@ -157,7 +159,11 @@ def create_app(
             log.info("service stopped", extra={"event": "service.stopped"})
 
     async def bearer(token: str, request: Any) -> dict[str, Any]:  # noqa: ARG001 - Connexion passes it by name
-        return await services.sessions.authenticate(token)
+        try:
+            return await services.sessions.authenticate(token)
+        except Unauthorized as exc:  # at info: a client's expired token is routine, a burst is not
+            log.info("bearer token refused", extra={"event": "bearer.refused", "error_code": exc.code})
+            raise
 
     app = create_contract_app(
         settings,

@@ -105,7 +105,9 @@ def create_app(
     secrets = ServiceSecrets.generate()
     if settings.mock_dev_code:
         secrets = ServiceSecrets(
-            codes=DevCodeHasher(secrets.codes, settings.mock_dev_code), refresh_key=secrets.refresh_key
+            codes=DevCodeHasher(secrets.codes, settings.mock_dev_code),
+            refresh_key=secrets.refresh_key,
+            log_key=secrets.log_key,
         )
 
     def build(world: World) -> Any:

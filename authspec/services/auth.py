@@ -111,9 +111,17 @@ class AuthService:
         self.clock = clock
         self.settings = settings
 
-    async def _limit(self, key: str, limit: int, window: int, message: str) -> None:
+    def _who(self, email: str, client: ClientInfo) -> dict[str, str | None]:
+        # What a security event says about who and where: a keyed hash, never the address.
+        return {"email_hash": self.secrets.email_hash(email), "client_ip": client.ip}
+
+    async def _limit(
+        self, key: str, limit: int, window: int, message: str, who: dict[str, str | None] | None = None
+    ) -> None:
         retry_after = await self.limiter.hit(key, limit=limit, window=window, now=self.clock.now())
         if retry_after:
+            extra = {"event": "rate_limited", "limit": key.partition(":")[0], "retry_after": retry_after, **(who or {})}
+            log.info("rate limited", extra=extra)
             self.events.rate_limited(key.partition(":")[0])  # the limit's name, never its key
             raise TooManyRequests(message.format(retry_after=retry_after), retry_after=retry_after)
 
@@ -126,15 +134,17 @@ class AuthService:
             extra = {"event": "limit.release_failed", "error": type(exc).__name__}
             log.warning("a cooldown could not be released", extra=extra)
 
-    async def _refuse_if_locked(self, email: str) -> None:
+    async def _refuse_if_locked(self, email: str, who: dict[str, str | None]) -> None:
         if self.settings.code_lockout_after <= 0:
             return
         wait = await self.limiter.remaining(f"code-lock:{_email_key(email)}", now=self.clock.now())
         if wait:
-            log.info("email locked", extra={"event": "code.locked", "retry_after": wait})
+            extra = {"event": "rate_limited", "limit": "code-lock", "retry_after": wait, **who}
+            log.info("email locked", extra=extra)
+            self.events.rate_limited("code-lock")
             raise TooManyRequests(f"Try again in {wait} seconds", retry_after=wait)
 
-    async def _voided(self, email: str) -> None:
+    async def _voided(self, email: str, who: dict[str, str | None]) -> None:
         """A code of ``email`` was voided: count it, and lock the email from the configured count on."""
         s = self.settings
         if s.code_lockout_after <= 0:
@@ -147,23 +157,29 @@ class AuthService:
         await self.limiter.extend(f"code-lock:{key}", seconds=lock, now=now)
         # The count outlives the lock by a window, so the next voided code after it locks longer.
         await self.limiter.extend(f"code-voided:{key}", seconds=lock + s.code_lockout_window, now=now)
-        log.warning("email locked out", extra={"event": "code.lockout", "voided": voided, "seconds": lock})
+        extra = {"event": "code.lockout", "voided": voided, "seconds": lock, **who}
+        log.warning("email locked out", extra=extra)
 
     async def request_code(self, email: str, client: ClientInfo) -> CodeSent:
         """Send a new code to ``email`` (whether or not it has an account)."""
         s = self.settings
         email = normalize_email(email)
+        who = self._who(email, client)
         await self._limit(
-            f"code-ip:{ip_bucket(client.ip)}", s.code_ip_limit, s.code_ip_window, "Try again in {retry_after} seconds"
+            f"code-ip:{ip_bucket(client.ip)}",
+            s.code_ip_limit,
+            s.code_ip_window,
+            "Try again in {retry_after} seconds",
+            who,
         )
-        await self._refuse_if_locked(email)
+        await self._refuse_if_locked(email, who)
         mailbox = _email_key(mailbox_of(email))
         cooldown = f"code-email:{mailbox}"
         if s.code_resend_after > 0:
-            await self._limit(cooldown, 1, s.code_resend_after, "Try again in {retry_after} seconds")
+            await self._limit(cooldown, 1, s.code_resend_after, "Try again in {retry_after} seconds", who)
         if s.code_mailbox_hourly > 0:
             await self._limit(
-                f"code-mailbox-hour:{mailbox}", s.code_mailbox_hourly, 3600, "Try again in {retry_after} seconds"
+                f"code-mailbox-hour:{mailbox}", s.code_mailbox_hourly, 3600, "Try again in {retry_after} seconds", who
             )
         now = self.clock.now()
         code = new_code()
@@ -172,7 +188,9 @@ class AuthService:
         try:
             await self.mailer.send(compose_code_message(email, code, expires_in=s.code_ttl, sent_at=now))
         except Exception as exc:
-            log.error("the code email could not be sent", extra={"event": "mail.failed", "error": type(exc).__name__})
+            # The class and the mailer's message; the formatter hashes any address the message names.
+            extra = {"event": "mail.failed", "error": type(exc).__name__, "detail": str(exc)[:200], **who}
+            log.error("the code email could not be sent", extra=extra)
             self.events.code_send_failed()
             await self._release(cooldown)
             raise ServiceUnavailable("The code could not be sent; try again later") from exc
@@ -190,7 +208,7 @@ class AuthService:
         except BaseException:
             await self._release(cooldown)
             raise
-        log.info("code sent", extra={"event": "code.sent"})
+        log.info("code sent", extra={"event": "code.sent", **who})
         self.events.code_sent()
         return CodeSent(expires_in=s.code_ttl, resend_after=s.code_resend_after)
 
@@ -199,8 +217,9 @@ class AuthService:
         self.events.login(outcome)
         return error
 
-    def _too_many(self, code: EmailCode) -> TooManyRequests:
+    def _too_many(self, code: EmailCode, who: dict[str, str | None]) -> TooManyRequests:
         wait = (code.created_at + timedelta(seconds=self.settings.code_resend_after) - self.clock.now()).total_seconds()
+        log.info("rate limited", extra={"event": "rate_limited", "limit": "code-attempts", **who})
         return TooManyRequests(
             "Too many wrong codes; request a new code", code="too_many_attempts", retry_after=max(1, int(wait) + 1)
         )
@@ -211,31 +230,34 @@ class AuthService:
         """Check ``code``: log an existing user in, or hand a new email a registration token."""
         s = self.settings
         email = normalize_email(email)
+        who = self._who(email, client)
         await self._limit(
             f"verify-ip:{ip_bucket(client.ip)}",
             s.verify_ip_limit,
             s.verify_ip_window,
             "Try again in {retry_after} seconds",
+            who,
         )
-        await self._refuse_if_locked(email)
+        await self._refuse_if_locked(email, who)
         now = self.clock.now()
         stored = await self.repo.get_email_code(email)
         if stored is None or stored.consumed_at is not None or now >= stored.expires_at:
             raise self._refused("invalid_code", _invalid_code())
         if stored.attempts >= s.code_max_attempts:
-            raise self._refused("too_many_attempts", self._too_many(stored))
+            raise self._refused("too_many_attempts", self._too_many(stored, who))
         attempts = await self.repo.register_code_attempt(email, stored.id, max_attempts=s.code_max_attempts)
         if attempts is None:
             latest = await self.repo.get_email_code(email)
             if latest is not None and latest.id == stored.id and latest.consumed_at is None:
-                raise self._refused("too_many_attempts", self._too_many(latest))
+                raise self._refused("too_many_attempts", self._too_many(latest, who))
             raise self._refused("invalid_code", _invalid_code())
         if not self.secrets.codes.matches(email, code, stored.code_hash):
-            log.info("wrong code", extra={"event": "code.wrong", "attempts": attempts})
+            log.info("wrong code", extra={"event": "code.wrong", "attempts": attempts, **who})
             self.events.login("wrong_code")  # the guess that voids the code too
             if attempts >= s.code_max_attempts:
-                await self._voided(email)
-                raise self._too_many(stored)
+                log.warning("code voided", extra={"event": "code.voided", "attempts": attempts, **who})
+                await self._voided(email, who)
+                raise self._too_many(stored, who)
             raise _invalid_code()
         if not await self.repo.consume_email_code(email, stored.id, now):
             raise self._refused("invalid_code", _invalid_code())
@@ -245,7 +267,7 @@ class AuthService:
             pair = await self.tokens.start_session(user, device_name=device_name, client=client)
             log.info(
                 "logged in",
-                extra={"event": "login", "user_id": user.id, "session_id": pair.session_id, "client_ip": client.ip},
+                extra={"event": "login", "user_id": user.id, "session_id": pair.session_id, **who},
             )
             self.events.login("success")
             return Authenticated(tokens=pair, user=user)
@@ -258,7 +280,7 @@ class AuthService:
                 expires_at=now + timedelta(seconds=s.registration_ttl),
             )
         )
-        log.info("registration required", extra={"event": "registration.required"})
+        log.info("registration required", extra={"event": "registration.required", **who})
         self.events.login("registration_required")
         return RegistrationRequired(registration_token=plain, expires_in=s.registration_ttl)
 

@@ -6,7 +6,8 @@ one that derives a refresh token's successor from the token itself. Deriving the
 grace window receive the *same* successor while the database holds hashes only. Both come from
 the service secret (``AUTHSPEC_SECRET_FILE``, see ``authspec.storage.secretfile``) under their own
 labels, so rotating or retiring a signing key changes neither: a code in flight still verifies
-and a grace-window replay still gets its successor. (Registration tokens need no secret: they
+and a grace-window replay still gets its successor. A third label keys the email hash that log
+lines carry in place of an address. (Registration tokens need no secret: they
 are random and stored as SHA-256, like refresh tokens.) The mock keeps a generated one in memory.
 """
 
@@ -28,6 +29,8 @@ SECRET_BYTES = 32
 class ServiceSecrets:
     codes: CodeHasher
     refresh_key: bytes
+    #: Keys the email hashes of log lines (``email_hash``): the same email, the same hash.
+    log_key: bytes = b""
 
     @classmethod
     def from_secret(cls, secret: bytes) -> ServiceSecrets:
@@ -37,6 +40,7 @@ class ServiceSecrets:
         return cls(
             codes=CodeHasher(hmac.new(secret, b"authspec email codes v1", hashlib.sha256).digest()),
             refresh_key=hmac.new(secret, b"authspec refresh successors v1", hashlib.sha256).digest(),
+            log_key=hmac.new(secret, b"authspec log emails v1", hashlib.sha256).digest(),
         )
 
     @classmethod
@@ -48,3 +52,13 @@ class ServiceSecrets:
         """The refresh token that replaces ``refresh_token``: 256 bits, base64url, 43 characters."""
         digest = hmac.new(self.refresh_key, refresh_token.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def email_hash(self, email: str) -> str:
+        """The keyed hash logs carry instead of ``email`` (16 hex digits of an HMAC-SHA256 of the
+        normalized address): lines about one email can be joined, the address is never written."""
+        return email_hash(self.log_key, email)
+
+
+def email_hash(key: bytes, email: str) -> str:
+    """16 hex digits of the HMAC-SHA256 under ``key`` of ``email``, stripped and lower-cased."""
+    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()[:16]

@@ -26,7 +26,7 @@ ALLOWED = {
         "rotated", "grace_replay", "reused_revoked", "invalid",
     },
     "scope": {"all", "current", "others", "session", "refresh_token"},
-    "limit": {"code-ip", "code-email", "verify-ip"},
+    "limit": {"code-ip", "code-email", "code-mailbox-hour", "code-lock", "verify-ip"},
     "backend": {"database", "redis"},
 }  # fmt: skip
 
