@@ -101,6 +101,7 @@ def use_secrets(services: Services, secrets: ServiceSecrets) -> None:
     """Hash codes and derive successors with ``secrets`` from now on (another worker's, at start)."""
     services.auth.secrets = secrets
     services.tokens.secrets = secrets
+    services.sessions.secrets = secrets
 
 
 def create_app(

@@ -65,7 +65,7 @@ def build_services(
     return Services(
         auth=AuthService(repo, limiter, mailer, tokens, secrets, clock, settings, events=events),
         tokens=tokens,
-        sessions=SessionService(repo, access, clock, settings, events=events),
+        sessions=SessionService(repo, access, clock, settings, events=events, secrets=secrets),
         clock=clock,
         repo=repo,
         limiter=limiter,

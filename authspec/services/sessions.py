@@ -19,6 +19,7 @@ from authspec.credentials import AccessTokens
 from authspec.errors import Conflict, NotFound, Unauthorized
 from authspec.services.ports import Events, NoEvents, Repository
 from authspec.services.results import LoggedOut, LogoutScope, Principal, RevokedSession, SessionList
+from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
 
 log = logging.getLogger("authspec.sessions")
@@ -26,9 +27,16 @@ log = logging.getLogger("authspec.sessions")
 
 class SessionService:
     def __init__(
-        self, repo: Repository, access: AccessTokens, clock: Clock, settings: Settings, events: Events | None = None
+        self,
+        repo: Repository,
+        access: AccessTokens,
+        clock: Clock,
+        settings: Settings,
+        events: Events | None = None,
+        secrets: ServiceSecrets | None = None,
     ) -> None:
         self.events = events or NoEvents()
+        self.secrets = secrets  # only to hash the email a security event names
         self.repo = repo
         self.access = access
         self.clock = clock
@@ -65,10 +73,10 @@ class SessionService:
             session.id, now, "revoked"
         ):
             raise Conflict("The session has already ended", code="session_already_revoked")
-        log.info(
-            "session revoked",
-            extra={"event": "session.revoked", "session_id": session.id, "user_id": principal.user_id},
-        )
+        user = await self.repo.get_user(principal.user_id)
+        email_hash = None if user is None or self.secrets is None else self.secrets.email_hash(user.email)
+        who = {"user_id": principal.user_id, "email_hash": email_hash}
+        log.info("session revoked", extra={"event": "session.revoked", "session_id": session.id, **who})
         self.events.revoked("session")
         return RevokedSession(id=session.id, revoked_at=now)
 

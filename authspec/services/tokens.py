@@ -194,13 +194,19 @@ class TokenService:
                 raise _invalid_refresh()
 
         ended = await self.repo.revoke_session(session.id, now, "refresh_token_reused")
+        who = {"user_id": session.user_id, "email_hash": await self._email_hash(session.user_id)}
         log.warning(
             "rotated refresh token presented again; session revoked",
-            extra={"event": "refresh.reused", "session_id": session.id, "user_id": session.user_id, "ended": ended},
+            extra={"event": "refresh.reused", "session_id": session.id, "ended": ended, **who},
         )
         raise Unauthorized(
             "This refresh token was already used; the session has been revoked", code="refresh_token_reused"
         )
+
+    async def _email_hash(self, user_id: str) -> str | None:
+        """What a security event says of the user's email: its keyed hash (one read; revocations are rare)."""
+        user = await self.repo.get_user(user_id)
+        return None if user is None else self.secrets.email_hash(user.email)
 
     # -- revocation ----------------------------------------------------------------------------------
     async def revoke(self, principal: Principal, refresh_token: str) -> RevokedToken:
@@ -219,10 +225,8 @@ class TokenService:
             raise already
         if not await self.repo.revoke_session(session.id, now, "refresh_token_revoked"):
             raise already
-        log.info(
-            "refresh token revoked",
-            extra={"event": "session.revoked", "session_id": session.id, "user_id": principal.user_id},
-        )
+        who = {"user_id": principal.user_id, "email_hash": await self._email_hash(principal.user_id)}
+        log.info("refresh token revoked", extra={"event": "session.revoked", "session_id": session.id, **who})
         self.events.revoked("refresh_token")
         return RevokedToken(session_id=session.id, revoked_at=now)
 

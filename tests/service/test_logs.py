@@ -268,7 +268,7 @@ def test_login_reuse_and_revocation_events_name_user_ip_and_request(service: Api
     reused = service.post("/auth/refresh", {"refreshToken": old}, headers={**FORWARDED, "X-Request-ID": "reuse-1"})
     assert_error(reused, 401, "refresh_token_reused")
     (event,) = lines.events("refresh.reused")
-    assert (event["client_ip"], event["request_id"], event["user_id"]) == (CLIENT, "reuse-1", first.user["id"])
+    assert (_who(event), event["user_id"]) == ((CLIENT, "reuse-1", hashed), first.user["id"])
 
     listed = service.sessions(first)
     current = next(s for s in listed if s["current"])
@@ -277,8 +277,8 @@ def test_login_reuse_and_revocation_events_name_user_ip_and_request(service: Api
     )
     data(revoke)
     revoked = [e for e in lines.events("session.revoked") if e["request_id"] == "rev-1"]
-    assert [(e["client_ip"], e["user_id"], e["session_id"]) for e in revoked] == [
-        (CLIENT, first.user["id"], current["id"])
+    assert [(_who(e), e["user_id"], e["session_id"]) for e in revoked] == [
+        ((CLIENT, "rev-1", hashed), first.user["id"], current["id"])
     ]
 
 
