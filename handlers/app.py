@@ -98,10 +98,12 @@ def reload_keys(services: Services, keyring: Keyring) -> None:
 
 
 def use_secrets(services: Services, secrets: ServiceSecrets) -> None:
-    """Hash codes and derive successors with ``secrets`` from now on (another worker's, at start)."""
+    """Hash codes, derive successors and hash logged emails with ``secrets`` from now on (another
+    worker's, at start)."""
     services.auth.secrets = secrets
     services.tokens.secrets = secrets
     services.sessions.secrets = secrets
+    use_email_key(secrets.log_key)
 
 
 def create_app(
@@ -115,7 +117,8 @@ def create_app(
     clock = clock or SystemClock()
     keyring = load_keyring(settings)
     secret = load_secret(settings)
-    configure_logging(email_key=ServiceSecrets.from_secret(secret).log_key)
+    secrets = ServiceSecrets.from_secret(secret)
+    configure_logging(email_key=secrets.log_key)
     storage = Storage.open(settings)
     mailer = mailer or build_mailer(settings)
     # GET /metrics (AUTHSPEC_METRICS): the services count through it, the middleware times requests.
@@ -129,7 +132,7 @@ def create_app(
         keyring=keyring,
         clock=clock,
         settings=settings,
-        secrets=ServiceSecrets.from_secret(secret),
+        secrets=secrets,
         events=metrics,
     )
 
@@ -145,7 +148,6 @@ def create_app(
         secret_on_disk = persist_secret(settings, secret)
         if secret_on_disk != secret:
             use_secrets(services, ServiceSecrets.from_secret(secret_on_disk))
-            use_email_key(services.auth.secrets.log_key)
         tasks = [asyncio.create_task(_watch_keys(services, settings))]
         tasks.append(asyncio.create_task(_housekeeping(storage, clock, settings)))
         log.info("service started", extra={"event": "service.started", "database": storage.db.dialect})

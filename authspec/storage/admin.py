@@ -34,9 +34,11 @@ def _warn(message: str) -> None:
     sys.stderr.write(message + "\n")
 
 
-def _fail(command: str, message: str) -> int:
+def _fail(command: str, message: str, status: int = 1) -> int:
+    """A command that cannot do what was asked: one line on stderr; returns the exit ``status``
+    (2 for what the operator must fix first: a key, a secret, a revision, an unusable database)."""
     sys.stderr.write(f"authspec {command}: {message}\n")
-    return 1
+    return status
 
 
 def migrate(settings: Settings, target: str = "head") -> int:
@@ -54,8 +56,7 @@ def migrate(settings: Settings, target: str = "head") -> int:
     except DatabaseUrlError as exc:
         return _fail("migrate", str(exc))
     except UnknownRevision as exc:
-        _fail("migrate", str(exc))
-        return 2
+        return _fail("migrate", str(exc), status=2)
     except (ServiceUnavailable, OSError) as exc:
         return _fail("migrate", f"cannot reach the database ({type(exc.__cause__ or exc).__name__})")
     if before == after:
@@ -96,12 +97,6 @@ def migrate_before_serving(settings: Settings) -> str | None:
     return None
 
 
-def _refuse(command: str, message: str) -> int:
-    """A key or secret command that cannot do what was asked: one line, exit status 2."""
-    sys.stderr.write(f"authspec {command}: {message}\n")
-    return 2
-
-
 def _key_line(ring: Keyring, key: SigningKey, now: datetime) -> str:
     created = "-" if key.created_at is None else format_instant(key.created_at)
     activates = "-" if key.activates_at is None else format_instant(key.activates_at)
@@ -113,12 +108,12 @@ def keys_rotate(settings: Settings, path: Path | None, delay: int | None = None,
     target = path or key_path(settings)
     wait = settings.publish_delay if delay is None else delay
     if wait < 0:
-        return _refuse("keys rotate", f"--delay must be 0 or more seconds, not {wait}")
+        return _fail("keys rotate", f"--delay must be 0 or more seconds, not {wait}", status=2)
     now = (clock or SystemClock()).now()
     try:
         ring = rotate(target, now=now, delay=wait)
     except KeyringError as exc:
-        return _refuse("keys rotate", str(exc))
+        return _fail("keys rotate", str(exc), status=2)
     new = ring.keys[0]
     if len(ring.keys) == 1:
         _say(f"authspec keys rotate: created {target}; {new.kid} signs")
@@ -143,7 +138,7 @@ def keys_activate(settings: Settings, path: Path | None, kid: str | None, clock:
     try:
         ring = activate(target, now=now, kid=kid)
     except KeyringError as exc:
-        return _refuse("keys activate", str(exc))
+        return _fail("keys activate", str(exc), status=2)
     signing = ring.signing_key(now)
     _say(
         f"authspec keys activate: {signing.kid} signs from now ({format_instant(now)}); running instances "
@@ -166,7 +161,7 @@ def keys_list(settings: Settings, path: Path | None, clock: Clock | None = None)
     try:
         ring = Keyring.load(target)
     except KeyringError as exc:
-        return _refuse("keys list", str(exc))
+        return _fail("keys list", str(exc), status=2)
     for key in ring.keys:
         _say(_key_line(ring, key, now))
     return 0
@@ -177,13 +172,13 @@ def keys_retire(settings: Settings, path: Path | None, keep: int, clock: Clock |
     keys signed stop verifying."""
     target = path or key_path(settings)
     if keep < 1:
-        return _refuse("keys retire", f"--keep must be 1 or more, not {keep}")
+        return _fail("keys retire", f"--keep must be 1 or more, not {keep}", status=2)
     now = (clock or SystemClock()).now()
     try:
         before = Keyring.load(target)
         ring, dropped = retire(target, keep, now=now)
     except KeyringError as exc:
-        return _refuse("keys retire", str(exc))
+        return _fail("keys retire", str(exc), status=2)
     _say(f"authspec keys retire: retired {dropped} key(s); {target} keeps {', '.join(k.kid for k in ring.keys)}")
     for newer, gone in zip(before.keys, before.keys[1:], strict=False):
         if ring.find(gone.kid) is None and newer.activates_at is not None:
@@ -201,7 +196,7 @@ def secrets_init(path: Path) -> int:
     try:
         init_secret_file(path)
     except SecretFileError as exc:
-        return _refuse("secrets init", str(exc))
+        return _fail("secrets init", str(exc), status=2)
     _say(f"authspec secrets init: wrote {path} (0600); give every instance this file as AUTHSPEC_SECRET_FILE")
     return 0
 
@@ -232,18 +227,14 @@ def purge_once(settings: Settings) -> int:
         finally:
             await db.dispose()
 
-    def refuse(problem: str) -> int:  # a database that cannot be used is the operator's to fix
-        _fail("purge", problem)
-        return 2
-
     try:
         report = asyncio.run(run())
     except DatabaseUrlError as exc:
-        return refuse(str(exc))
+        return _fail("purge", str(exc), status=2)
     except (ServiceUnavailable, OSError, OperationalError, InterfaceError) as exc:
-        return refuse(f"cannot reach the database ({type(exc.__cause__ or exc).__name__})")
+        return _fail("purge", f"cannot reach the database ({type(exc.__cause__ or exc).__name__})", status=2)
     if isinstance(report, str):
-        return refuse(report)
+        return _fail("purge", report, status=2)
     if report.skipped:
         _say("authspec purge: skipped; another instance is purging this database (its advisory lock is held)")
     else:

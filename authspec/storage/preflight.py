@@ -16,12 +16,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.exc import DBAPIError
 
 from authspec.settings import Settings
 from authspec.storage.engine import Database, DatabaseUrlError, sqlite_path
-from authspec.storage.migrate import alembic_config
+from authspec.storage.migrate import head_revision, lineage
 
 #: How long each check may take before the database or Redis counts as unreachable.
 PREFLIGHT_SECONDS = 10.0
@@ -100,8 +99,7 @@ async def _check_database(db: Database, settings: Settings, *, migrated: bool) -
         return f"AUTHSPEC_DATABASE_URL: cannot reach the database at {where} ({_reason(exc)})"
     finally:
         await db.dispose()
-    scripts = ScriptDirectory.from_config(alembic_config())
-    known = {script.revision for script in scripts.walk_revisions()}
+    known = lineage()
     unknown = sorted(str(head) for head in heads if head not in known)
     if unknown:
         return (
@@ -109,7 +107,7 @@ async def _check_database(db: Database, settings: Settings, *, migrated: bool) -
             f"which this version of authspec does not know (migrated by a newer version?); "
             f"it knows {', '.join(sorted(known))}"
         )
-    head = scripts.get_current_head()
+    head = head_revision()
     if migrated and set(heads) != {head}:
         state = f"at revision {', '.join(sorted(str(h) for h in heads))}" if heads else "not migrated"
         return (
