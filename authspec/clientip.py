@@ -198,8 +198,22 @@ def _trusted(address: Address, trusted: Sequence[Network]) -> bool:
     return any(address in network for network in trusted)
 
 
+#: The scope key holding a request's resolved address: resolved once (by the outermost layer, the
+#: request log), read by every later caller (the handlers' ``client()``), with the app's one list.
+SCOPE_KEY = "authspec.client_ip"
+
+
 def client_address(scope: dict[str, Any], trusted: Sequence[Network]) -> str | None:
-    """The client's address of the ASGI HTTP ``scope``, given the trusted proxies."""
+    """The client's address of the ASGI HTTP ``scope``, given the trusted proxies (resolved once
+    per request and kept in the scope under ``SCOPE_KEY``)."""
+    if SCOPE_KEY in scope:
+        cached: str | None = scope[SCOPE_KEY]
+        return cached
+    scope[SCOPE_KEY] = address = _resolve_scope(scope, trusted)
+    return address
+
+
+def _resolve_scope(scope: dict[str, Any], trusted: Sequence[Network]) -> str | None:
     client = scope.get("client")
     peer = str(client[0]) if client else None
     if not trusted:
