@@ -1,20 +1,23 @@
 """Database engines: URLs, drivers and the transaction discipline of each backend.
 
-``sqlite:///path`` and ``postgresql://...`` (the forms settings use) become
-``sqlite+aiosqlite`` and ``postgresql+asyncpg``. SQLite files are created 0600 and run in WAL
-mode with a busy timeout, and its write transactions start with ``BEGIN IMMEDIATE`` (``Database.write``): a deferred
-transaction that reads and then writes can fail with SQLITE_BUSY under concurrency instead of
-waiting. PostgreSQL runs at READ COMMITTED; the repository takes row locks where it must.
+``sqlite:///path`` and ``postgresql://...`` (the forms settings use) name SQLite, run on the event
+loop by ``authspec.storage.sqlite`` (one connection, no thread hop, in-process writers queued on a
+lock, another process's write lock waited out with async pauses, up to ``SQLITE_BUSY_SECONDS``),
+and ``postgresql+asyncpg``. SQLite files are created 0600 and run in WAL mode. ``read()`` runs
+single statements without BEGIN/COMMIT on both backends; ``write()`` is one transaction (SQLite's
+``BEGIN IMMEDIATE``; PostgreSQL at READ COMMITTED, the repository takes row locks where it must).
 ``AUTHSPEC_DATABASE_SCHEMA`` puts everything in one PostgreSQL schema (``search_path``). When
 the database itself fails (unreachable, locked too long, a statement past its timeout, no
 connection free in the pool in time), transactions raise ``ServiceUnavailable`` (503) rather than
 an unexpected error (500). On PostgreSQL every wait is bounded (``Database.from_settings``):
-getting a working connection (connecting, the pre-ping of a pooled one and its replacement, or
-waiting for a free one) by ``AUTHSPEC_DATABASE_CONNECT_TIMEOUT``, so a request to a blackholed
-database answers 503 within that time; each statement by ``AUTHSPEC_DATABASE_STATEMENT_TIMEOUT``,
-server-side (``statement_timeout``) and client-side (asyncpg's ``command_timeout``: an answer
-that never comes). Migrations run on a ``for_migrations`` copy without the statement timeout:
-an index build, or the wait for another instance's migration, may rightly take longer.
+getting a connection (connecting, or waiting for a free one) by
+``AUTHSPEC_DATABASE_CONNECT_TIMEOUT``, so a request to a blackholed database answers 503 within
+that time; each statement by ``AUTHSPEC_DATABASE_STATEMENT_TIMEOUT``, server-side
+(``statement_timeout``) and client-side (asyncpg's ``command_timeout``: an answer that never
+comes). Pooled connections are not pinged before use: they are recycled after ``pool_recycle``
+seconds, and a first statement that finds its connection dead runs once more on a new one.
+Migrations run on a ``for_migrations`` copy without the statement timeout: an index build, or the
+wait for another instance's migration, may rightly take longer.
 """
 
 from __future__ import annotations
@@ -22,24 +25,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, CursorResult, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.base import Executable
 
 from authspec.errors import ServiceUnavailable
+from authspec.storage.sqlite import Conn, LoopConnection, T
 
 if TYPE_CHECKING:
     from authspec.settings import Settings
 
 log = logging.getLogger("authspec.storage")
+
+#: How long a write waits for another process's write lock on SQLite before the database is unavailable.
+SQLITE_BUSY_SECONDS = 30.0
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 
@@ -72,7 +78,7 @@ def sqlite_path(database_url: str) -> Path | None:
 
 
 class Database:
-    """An async engine plus the way to open read and write transactions on it."""
+    """The way to open read and write transactions on the service's database (see the module)."""
 
     def __init__(
         self,
@@ -84,6 +90,7 @@ class Database:
         max_overflow: int = 10,
         connect_timeout: float = 5.0,
         statement_timeout: float | None = 5.0,
+        pool_recycle: float = 300.0,
     ) -> None:
         self.url = async_url(database_url)
         self.schema = schema
@@ -94,36 +101,35 @@ class Database:
         self._late_closes: set[asyncio.Future[None]] = set()
         #: Called with ``"database"`` each time the database is found unavailable (the metrics).
         self.on_unavailable: Callable[[str], None] | None = None
-        options: dict[str, Any] = {"echo": echo}
+        self._engine: AsyncEngine | None = None
+        self._sqlite: LoopConnection | None = None
         if self.dialect == "sqlite":
-            if self.url.database in (None, "", ":memory:"):
-                options.update(poolclass=StaticPool)
-            else:
+            if self.url.database not in (None, "", ":memory:"):
                 path = Path(self.url.database).expanduser().resolve()
                 path.parent.mkdir(parents=True, exist_ok=True)
                 _create_private(path)
-            options["connect_args"] = {"timeout": 30}
-        else:
-            server_settings: dict[str, str] = {}
-            connect_args: dict[str, Any] = {"timeout": connect_timeout, "server_settings": server_settings}
-            if schema:
-                server_settings["search_path"] = schema
-            if statement_timeout is not None:
-                # The server cancels a statement past it; the client stops waiting for an answer that
-                # never comes (a blackholed connection) at the same bound. Either way: 503.
-                server_settings["statement_timeout"] = str(int(statement_timeout * 1000))
-                connect_args["command_timeout"] = statement_timeout
-            options.update(
-                pool_pre_ping=True,
-                pool_size=pool_size,
-                max_overflow=max_overflow,
-                pool_timeout=connect_timeout,
-                connect_args=connect_args,
-            )
-        self.engine: AsyncEngine = create_async_engine(self.url, **options)
-        if self.dialect == "sqlite":
-            _sqlite_discipline(self.engine)
-        self._writer = self.engine.execution_options(authspec_write=True)
+            self._sqlite = LoopConnection(self.url, busy_seconds=SQLITE_BUSY_SECONDS, echo=echo)
+            return
+        server_settings: dict[str, str] = {}
+        connect_args: dict[str, Any] = {"timeout": connect_timeout, "server_settings": server_settings}
+        if schema:
+            server_settings["search_path"] = schema
+        if statement_timeout is not None:
+            # The server cancels a statement past it; the client stops waiting for an answer that
+            # never comes (a blackholed connection) at the same bound. Either way: 503.
+            server_settings["statement_timeout"] = str(int(statement_timeout * 1000))
+            connect_args["command_timeout"] = statement_timeout
+        self._engine = create_async_engine(
+            self.url,
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=connect_timeout,
+            pool_recycle=pool_recycle,
+            connect_args=connect_args,
+        )
+        # Reads are single statements: no BEGIN/COMMIT round trips (the driver's autocommit).
+        self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -139,7 +145,7 @@ class Database:
 
     def for_migrations(self) -> Database:
         """A one-connection copy without a statement timeout, for migrations (self on in-memory SQLite,
-        whose data lives in this engine's one connection)."""
+        whose data lives in this object's one connection)."""
         if self.dialect == "sqlite" and self.url.database in (None, "", ":memory:"):
             return self
         return Database(
@@ -156,14 +162,41 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """PostgreSQL's async engine (the purge's advisory lock holds one of its connections)."""
+        if self._engine is None:
+            raise TypeError("a SQLite Database has no async engine: use read(), write() or connect()")
+        return self._engine
+
+    @property
+    def sync_engine(self) -> Engine:
+        """The engine whose events see every statement (SQLite's own; PostgreSQL's sync facade)."""
+        if self._sqlite is not None:
+            return self._sqlite.engine
+        return self.engine.sync_engine
+
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read transaction. Each statement sees what was committed before it began (PostgreSQL's
-        READ COMMITTED; SQLite's WAL snapshot lasts the transaction), but two statements on
-        PostgreSQL may see different commits: a read whose parts must agree is one statement."""
-        try:
-            async with self._transaction(self.engine) as conn:
+    async def connect(self) -> AsyncIterator[Conn]:
+        """A connection for checks and administration: no transaction, errors as the driver raises them."""
+        if self._sqlite is not None:
+            async with self._sqlite.read() as conn:
                 yield conn
+            return
+        async with self.engine.connect() as conn:
+            yield _AsyncConn(conn)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Conn]:
+        """A read. Each statement sees what was committed before it began, and runs on its own (no
+        BEGIN on either backend): a read whose parts must agree is one statement."""
+        try:
+            if self._sqlite is not None:
+                async with self._sqlite.read() as conn:
+                    yield conn
+            else:
+                async with self._pg_transaction(self._reader) as conn:
+                    yield conn
         except (*_UNAVAILABLE, DBAPIError) as exc:
             if not _is_unavailable(exc):
                 raise
@@ -172,11 +205,15 @@ class Database:
             raise _unavailable(exc) from exc
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction; on SQLite it holds the write lock from its first statement."""
+    async def write(self) -> AsyncIterator[Conn]:
+        """A write transaction; on SQLite it holds the write lock from its start (``BEGIN IMMEDIATE``)."""
         try:
-            async with self._transaction(self._writer) as conn:
-                yield conn
+            if self._sqlite is not None:
+                async with self._sqlite.write() as conn:
+                    yield conn
+            else:
+                async with self._pg_transaction(self.engine) as conn:
+                    yield conn
         except (*_UNAVAILABLE, DBAPIError) as exc:
             if not _is_unavailable(exc):
                 raise
@@ -185,21 +222,21 @@ class Database:
             raise _unavailable(exc) from exc
 
     @asynccontextmanager
-    async def _transaction(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-        """``engine.begin()``, with getting the connection bounded on PostgreSQL (TimeoutError past it)."""
-        conn = await self._connect(engine)
+    async def _pg_transaction(self, engine: AsyncEngine) -> AsyncIterator[Conn]:
+        """A transaction on a pooled connection, got within the connect timeout (TimeoutError past it).
+        A pooled connection found dead by the first statement (the server restarted, a recycled
+        proxy) is replaced once and that statement run again: nothing had happened on it yet."""
+        conn = _AsyncConn(await self._connect(engine), lambda: self._connect(engine))
         try:
-            async with conn.begin():
-                yield conn
+            yield conn
+            await conn.connection.commit()
         finally:
-            await conn.close()
+            await conn.connection.close()
 
     async def _connect(self, engine: AsyncEngine) -> AsyncConnection:
         conn = engine.connect()
-        if self.is_sqlite:
-            return await conn.start()
         # Its own task, so that on time-out the request answers at once: cancelling a checkout whose
-        # pre-ping hangs makes asyncpg close that connection, which may take as long again.
+        # connect hangs makes asyncpg close that connection, which may take as long again.
         checkout = asyncio.ensure_future(conn.start())
         try:
             done, _ = await asyncio.wait({checkout}, timeout=self.connect_timeout)
@@ -225,7 +262,39 @@ class Database:
         checkout.add_done_callback(release)
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        if self._sqlite is not None:
+            self._sqlite.close()
+        else:
+            await self.engine.dispose()
+
+
+class _AsyncConn(Conn):
+    """``Conn`` over an ``AsyncConnection``; with ``reconnect``, the first statement survives a dead
+    pooled connection once."""
+
+    def __init__(
+        self, connection: AsyncConnection, reconnect: Callable[[], Awaitable[AsyncConnection]] | None = None
+    ) -> None:
+        self.connection = connection
+        self._reconnect = reconnect
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+        try:
+            result: CursorResult[Any] = await self.connection.execute(statement, parameters)
+        except DBAPIError as exc:
+            reconnect, self._reconnect = self._reconnect, None
+            if reconnect is None or not exc.connection_invalidated:
+                raise
+            log.warning("a pooled connection was dead; retrying on a new one", extra={"event": "storage.reconnect"})
+            await self.connection.close()
+            self.connection = await reconnect()
+            result = await self.connection.execute(statement, parameters)
+        self._reconnect = None
+        return result
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        self._reconnect = None
+        return await self.connection.run_sync(fn, *args)
 
 
 #: Failures of the database itself (unreachable, locked past the busy timeout, connection lost),
@@ -258,19 +327,3 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
         pass
-
-
-def _sqlite_discipline(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control from the driver: the "begin" hook below emits BEGIN itself.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("authspec_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -85,8 +85,8 @@ class SqlRateLimiter:
             },
         ).returning(rate_limits.c.count, rate_limits.c.resets_at)
         async with self.db.write() as conn:
-            count, resets_at = (await conn.execute(stmt)).one()
-        return int(count), resets_at
+            row: Any = (await conn.execute(stmt)).one()
+        return int(row[0]), row[1]
 
     async def release(self, key: str, *, now: datetime) -> None:
         async with self.db.write() as conn:

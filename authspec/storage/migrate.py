@@ -23,9 +23,9 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from authspec.storage.engine import Database
+from authspec.storage.sqlite import Conn
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _LOCK_ID = 0x61757468  # "auth"; the second key of the lock is the schema's
@@ -82,7 +82,7 @@ def _lock_key(schema: str | None) -> int:
     return key - 2**32 if key >= 2**31 else key  # an int4, as pg_advisory_xact_lock(int, int) takes
 
 
-async def _take_turn(conn: AsyncConnection, db: Database) -> None:
+async def _take_turn(conn: Conn, db: Database) -> None:
     """PostgreSQL: wait for any other migration of this schema, then make sure the schema exists."""
     if db.is_sqlite:
         return  # BEGIN IMMEDIATE already holds the write lock

@@ -83,7 +83,7 @@ def storage_problem(settings: Settings, *, serving: bool = True) -> str | None:
 async def _check_database(db: Database, settings: Settings, *, migrated: bool) -> str | None:
     where = mask_url(settings.database_url)
     try:
-        async with asyncio.timeout(PREFLIGHT_SECONDS), db.engine.connect() as conn:
+        async with asyncio.timeout(PREFLIGHT_SECONDS), db.connect() as conn:
             heads: Any = await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads())
     except DBAPIError as exc:
         code = getattr(exc.orig, "sqlstate", None)

@@ -359,7 +359,7 @@ class SqlRepository:
 
     # -- operations -------------------------------------------------------------------------------------
     async def ping(self) -> None:
-        async with self.db.engine.connect() as conn:
+        async with self.db.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def purge_expired(self, before: datetime, *, batch_size: int = 1000) -> int:

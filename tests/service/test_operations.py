@@ -51,17 +51,18 @@ def test_health_and_readiness(api: Api, monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_a_database_failure_is_503(api: Api, tmp_path: Path) -> None:
-    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.engine import make_url
+
+    from authspec.storage.sqlite import LoopConnection
 
     db = api.app.authspec.extras["storage"].db
-    working = db.engine, db._writer
-    broken = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
-    db.engine, db._writer = broken, broken
+    working = db._sqlite
+    db._sqlite = LoopConnection(make_url(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"))
     try:
         assert_error(api.post("/auth/email/request-code", {"email": EMAIL}), 503, "service_unavailable")
         assert_error(api.post("/auth/refresh", {"refreshToken": "A" * 43}), 503, "service_unavailable")
     finally:
-        db.engine, db._writer = working
+        db._sqlite = working
     data(api.post("/auth/email/request-code", {"email": EMAIL}))
 
 

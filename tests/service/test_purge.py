@@ -110,11 +110,11 @@ def deletes(db: Database) -> Iterator[list[int]]:
         if statement.lstrip().upper().startswith("DELETE"):
             counts.append(cursor.rowcount)
 
-    event.listen(db.engine.sync_engine, "after_cursor_execute", record)
+    event.listen(db.sync_engine, "after_cursor_execute", record)
     try:
         yield counts
     finally:
-        event.remove(db.engine.sync_engine, "after_cursor_execute", record)
+        event.remove(db.sync_engine, "after_cursor_execute", record)
 
 
 # -- the purge ------------------------------------------------------------------------------------------------
