@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from authspec.services.ports import (
     DuplicateEmail,
     EmailCode,
+    Exchange,
+    ExchangeOutcome,
     RefreshToken,
     RegistrationToken,
-    RotateOutcome,
     Session,
     User,
 )
@@ -117,6 +118,9 @@ class MemoryRepository:
             self.sessions[session_id] = dataclasses.replace(session, last_active_at=now)
 
     async def revoke_session(self, session_id: str, now: datetime, reason: str) -> bool:
+        return self._end_session(session_id, now, reason)
+
+    def _end_session(self, session_id: str, now: datetime, reason: str) -> bool:
         session = self.sessions.get(session_id)
         if session is None or session.revoked_at is not None:
             return False
@@ -140,22 +144,48 @@ class MemoryRepository:
     async def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
         return self.refresh_tokens.get(token_hash)
 
-    async def rotate_refresh_token(self, parent_hash: str, successor: RefreshToken, now: datetime) -> RotateOutcome:
+    async def exchange_refresh_token(
+        self,
+        parent_hash: str,
+        successor_hash: str,
+        now: datetime,
+        *,
+        expires_at: datetime,
+        grace: float,
+        idle_ttl: int,
+    ) -> Exchange:
         parent = self.refresh_tokens.get(parent_hash)
-        if parent is None:
-            return RotateOutcome.INACTIVE
-        if parent.rotated_at is not None:
-            return RotateOutcome.ALREADY_ROTATED
-        session = self.sessions.get(parent.session_id)
-        if parent.revoked_at is not None or now >= parent.expires_at or session is None or not session.active_at(now):
-            return RotateOutcome.INACTIVE
-        self.refresh_tokens[parent_hash] = dataclasses.replace(
-            parent, rotated_at=now, successor_hash=successor.token_hash
-        )
-        self.refresh_tokens[successor.token_hash] = successor
-        if session.last_active_at < now:
-            self.sessions[session.id] = dataclasses.replace(session, last_active_at=now)
-        return RotateOutcome.ROTATED
+        session = None if parent is None else self.sessions.get(parent.session_id)
+        if parent is None or session is None:
+            return Exchange(ExchangeOutcome.INVALID)
+        if parent.revoked_at is not None or now >= parent.expires_at or not session.active_at(now, idle_ttl):
+            return Exchange(ExchangeOutcome.INVALID)
+        if parent.rotated_at is None:
+            successor = RefreshToken(
+                token_hash=successor_hash,
+                session_id=session.id,
+                user_id=parent.user_id,
+                created_at=now,
+                expires_at=min(expires_at, session.expires_at),
+                parent_hash=parent_hash,
+            )
+            self.refresh_tokens[parent_hash] = dataclasses.replace(
+                parent, rotated_at=now, successor_hash=successor_hash
+            )
+            self.refresh_tokens[successor_hash] = successor
+            if session.last_active_at < now:
+                session = self.sessions[session.id] = dataclasses.replace(session, last_active_at=now)
+            return Exchange(ExchangeOutcome.ROTATED, session, parent, successor)
+        child = None if parent.successor_hash is None else self.refresh_tokens.get(parent.successor_hash)
+        if (
+            child is not None
+            and (now - parent.rotated_at).total_seconds() <= grace
+            and child.rotated_at is None
+            and child.revoked_at is None
+        ):
+            return Exchange(ExchangeOutcome.GRACE, session, parent, child)
+        self._end_session(session.id, now, "refresh_token_reused")
+        return Exchange(ExchangeOutcome.REUSED, session, parent)
 
     # -- operations -----------------------------------------------------------------------------
     async def ping(self) -> None:

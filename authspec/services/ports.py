@@ -110,12 +110,28 @@ class RegistrationToken:
     consumed_at: datetime | None = None
 
 
-class RotateOutcome(enum.Enum):
-    """What ``Repository.rotate_refresh_token`` did."""
+class ExchangeOutcome(enum.Enum):
+    """What ``Repository.exchange_refresh_token`` found and did."""
 
-    ROTATED = "rotated"  # the parent was current; it is now rotated and the successor stored
-    ALREADY_ROTATED = "already_rotated"  # someone rotated it first; nothing changed
-    INACTIVE = "inactive"  # unknown, revoked or expired token, or its session ended; nothing changed
+    ROTATED = "rotated"  # the parent was current: it is now rotated, the successor stored, the session touched
+    GRACE = "grace"  # the parent was rotated inside the grace window and its successor is current: nothing changed
+    REUSED = "reused"  # a rotated parent outside the window, or a grandparent: the session is now revoked
+    INVALID = "invalid"  # unknown, revoked or expired token, or its session ended: nothing changed
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """The outcome of an exchange with the snapshots the service builds its answer from.
+
+    ``session``: after the exchange (ROTATED: touched; REUSED: as it was before its revocation),
+    None only for INVALID. ``parent``: the presented token as found (before its rotation).
+    ``successor``: ROTATED, the token stored; GRACE, the parent's stored successor.
+    """
+
+    outcome: ExchangeOutcome
+    session: Session | None = None
+    parent: RefreshToken | None = None
+    successor: RefreshToken | None = None
 
 
 @dataclass(frozen=True)
@@ -208,7 +224,7 @@ class Repository(Protocol):
         """End one session and revoke all its refresh tokens.
 
         Atomic compare-and-set: True only for the call that ended it (``revoked_at`` was unset);
-        serialised with ``rotate_refresh_token`` of the same session, so no rotation succeeds
+        serialised with ``exchange_refresh_token`` of the same session, so no rotation succeeds
         after this returns.
         """
         ...
@@ -222,15 +238,31 @@ class Repository(Protocol):
 
     async def get_refresh_token(self, token_hash: str) -> RefreshToken | None: ...
 
-    async def rotate_refresh_token(self, parent_hash: str, successor: RefreshToken, now: datetime) -> RotateOutcome:
-        """Exchange the parent for ``successor`` if, and only if, it is still current.
+    async def exchange_refresh_token(
+        self,
+        parent_hash: str,
+        successor_hash: str,
+        now: datetime,
+        *,
+        expires_at: datetime,
+        grace: float,
+        idle_ttl: int,
+    ) -> Exchange:
+        """Exchange the refresh token ``parent_hash`` in one atomic step, serialised per session with
+        ``revoke_session`` and every other exchange of the session (one transaction holding the
+        session's lock). With ``session`` the parent's session:
 
-        Atomic, serialised per session with ``revoke_session``: if the parent exists, is not
-        rotated or revoked, ``now < parent.expires_at`` and its session is active at ``now``, then
-        set the parent's ``rotated_at = now`` and ``successor_hash``, insert ``successor`` and set
-        the session's ``last_active_at = now`` → ROTATED. If the parent was rotated already →
-        ALREADY_ROTATED. Otherwise → INACTIVE. Of N concurrent calls for one parent at most one
-        gets ROTATED.
+        - parent unknown, or revoked, or ``now >= parent.expires_at``, or ``session`` not active at
+          ``now`` (``Session.active_at(now, idle_ttl)``) → INVALID, nothing changed;
+        - parent not rotated → set its ``rotated_at = now`` and ``successor_hash``, insert the successor
+          (``successor_hash``, the parent's session and user, ``created_at = now``, ``expires_at`` =
+          the earlier of ``expires_at`` and ``session.expires_at``, ``parent_hash``) and set the
+          session's ``last_active_at = now`` → ROTATED. Of N concurrent calls for one parent at most one
+          gets ROTATED;
+        - parent rotated at most ``grace`` seconds before ``now`` and its successor neither rotated nor
+          revoked → GRACE, nothing changed (the caller compares the successor with its own);
+        - otherwise (rotated longer ago, or its successor was exchanged too: a grandparent) → end the
+          session as ``revoke_session(session.id, now, "refresh_token_reused")`` does → REUSED.
         """
         ...
 

@@ -24,10 +24,10 @@ from authspec.errors import Conflict, Forbidden, NotFound, Unauthorized
 from authspec.services.ports import (
     ClientInfo,
     Events,
+    ExchangeOutcome,
     NoEvents,
     RefreshToken,
     Repository,
-    RotateOutcome,
     Session,
     User,
 )
@@ -138,66 +138,42 @@ class TokenService:
 
     async def _refresh(self, refresh_token: str) -> tuple[TokenPair, str]:
         now = self.clock.now()
-        parent_hash = hash_token(refresh_token)
-        parent = await self.repo.get_refresh_token(parent_hash)
-        if parent is None:
-            raise _invalid_refresh()
-        session = await self.repo.get_session(parent.session_id)
-        idle_ttl = self.settings.session_idle_ttl
-        if session is None or not session.active_at(now, idle_ttl) or parent.revoked_at is not None:
-            raise _invalid_refresh()
-        if now >= parent.expires_at:
-            raise _invalid_refresh()
-
         successor_plain = self.secrets.successor_of(refresh_token)
         successor_hash = hash_token(successor_plain)
-        if parent.rotated_at is None:
-            successor = RefreshToken(
-                token_hash=successor_hash,
-                session_id=session.id,
-                user_id=parent.user_id,
-                created_at=now,
-                expires_at=min(now + timedelta(seconds=self.settings.refresh_ttl), session.expires_at),
-                parent_hash=parent_hash,
-            )
-            outcome = await self.repo.rotate_refresh_token(parent_hash, successor, now)
-            if outcome is RotateOutcome.ROTATED:
-                log.info("refresh token rotated", extra={"event": "refresh.rotated", "session_id": session.id})
-                return self._pair(parent.user_id, session, successor_plain, successor.expires_at, now), "rotated"
-            if outcome is RotateOutcome.INACTIVE:
-                raise _invalid_refresh()
-            rotated = await self.repo.get_refresh_token(parent_hash)
-            if rotated is None:
-                raise _invalid_refresh()
-            parent = rotated
+        # One atomic step of the store (one transaction): the rules it applies are this module's,
+        # stated in the port (Repository.exchange_refresh_token) with the settings passed in.
+        exchange = await self.repo.exchange_refresh_token(
+            hash_token(refresh_token),
+            successor_hash,
+            now,
+            expires_at=now + timedelta(seconds=self.settings.refresh_ttl),
+            grace=self.settings.refresh_grace,
+            idle_ttl=self.settings.session_idle_ttl,
+        )
+        session, parent, successor = exchange.session, exchange.parent, exchange.successor
+        if exchange.outcome is ExchangeOutcome.INVALID or session is None or parent is None:
+            raise _invalid_refresh()
+        if exchange.outcome is ExchangeOutcome.ROTATED:
+            assert successor is not None
+            log.info("refresh token rotated", extra={"event": "refresh.rotated", "session_id": session.id})
+            return self._pair(parent.user_id, session, successor_plain, successor.expires_at, now), "rotated"
+        if exchange.outcome is ExchangeOutcome.GRACE:
+            assert successor is not None and parent.rotated_at is not None
+            # The immediate parent inside the window (parallel tabs, a lost response): the same pair.
+            if successor.token_hash == successor_hash:
+                pair = self._pair(
+                    parent.user_id, session, successor_plain, successor.expires_at, parent.rotated_at, now
+                )
+                return pair, "grace_replay"
+            # The service secret changed since the rotation (its file was replaced): the pair
+            # cannot be given again, but this is no theft either.
+            raise _invalid_refresh()
 
-        assert parent.rotated_at is not None
-        in_grace = (now - parent.rotated_at).total_seconds() <= self.settings.refresh_grace
-        if in_grace and parent.successor_hash is not None:
-            child = await self.repo.get_refresh_token(parent.successor_hash)
-            current = await self.repo.get_session(session.id)
-            if (
-                child is not None
-                and child.rotated_at is None
-                and child.revoked_at is None
-                and current is not None
-                and current.active_at(now, idle_ttl)
-            ):
-                # The immediate parent inside the window (parallel tabs, a lost response): the same pair.
-                if parent.successor_hash == successor_hash:
-                    pair = self._pair(
-                        parent.user_id, current, successor_plain, child.expires_at, parent.rotated_at, now
-                    )
-                    return pair, "grace_replay"
-                # The service secret changed since the rotation (its file was replaced): the pair
-                # cannot be given again, but this is no theft either.
-                raise _invalid_refresh()
-
-        ended = await self.repo.revoke_session(session.id, now, "refresh_token_reused")
+        # REUSED: the store ended the session in the same step.
         who = {"user_id": session.user_id, "email_hash": await self._email_hash(session.user_id)}
         log.warning(
             "rotated refresh token presented again; session revoked",
-            extra={"event": "refresh.reused", "session_id": session.id, "ended": ended, **who},
+            extra={"event": "refresh.reused", "session_id": session.id, "ended": True, **who},
         )
         raise Unauthorized(
             "This refresh token was already used; the session has been revoked", code="refresh_token_reused"

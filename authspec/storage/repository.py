@@ -9,6 +9,7 @@ before refresh-token rows, and several sessions in id order, so transactions can
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -20,14 +21,16 @@ from sqlalchemy.exc import IntegrityError
 from authspec.services.ports import (
     DuplicateEmail,
     EmailCode,
+    Exchange,
+    ExchangeOutcome,
     RefreshToken,
     RegistrationToken,
-    RotateOutcome,
     Session,
     User,
 )
 from authspec.storage.engine import Database
 from authspec.storage.purge import purge
+from authspec.storage.sqlite import Conn
 from authspec.storage.tables import email_codes, refresh_tokens, registration_tokens, sessions, users
 
 
@@ -90,6 +93,36 @@ def _refresh_values(token: RefreshToken) -> dict[str, Any]:
         "successor_hash": token.successor_hash,
         "revoked_at": token.revoked_at,
     }
+
+
+#: The exchange's one read: a refresh token with its session, both rows locked (sessions first).
+_EXCHANGE = (
+    select(sessions, *(column.label(f"rt_{column.name}") for column in refresh_tokens.c))
+    .select_from(sessions.join(refresh_tokens, refresh_tokens.c.session_id == sessions.c.id))
+    .with_for_update()
+)
+
+
+def _refresh_of(row: Row[Any]) -> RefreshToken:
+    """The refresh token of an ``_EXCHANGE`` row."""
+    values = row._mapping
+    return RefreshToken(**{column.name: values[f"rt_{column.name}"] for column in refresh_tokens.c})
+
+
+async def _end_session(conn: Conn, session_id: str, now: datetime, reason: str) -> bool:
+    """In the caller's write transaction: end one session (compare-and-set on ``revoked_at``) and
+    revoke its refresh tokens; True when this call ended it."""
+    ended = await conn.execute(
+        update(sessions)
+        .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+    await conn.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.session_id == session_id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return ended.rowcount == 1
 
 
 def upsert(db: Database, table: Any) -> Any:
@@ -275,17 +308,7 @@ class SqlRepository:
 
     async def revoke_session(self, session_id: str, now: datetime, reason: str) -> bool:
         async with self.db.write() as conn:
-            ended = await conn.execute(
-                update(sessions)
-                .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
-                .values(revoked_at=now, revoked_reason=reason)
-            )
-            await conn.execute(
-                update(refresh_tokens)
-                .where(refresh_tokens.c.session_id == session_id, refresh_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=now)
-            )
-        return ended.rowcount == 1
+            return await _end_session(conn, session_id, now, reason)
 
     async def revoke_user_sessions(
         self, user_id: str, now: datetime, reason: str, *, except_session_id: str | None = None
@@ -316,46 +339,55 @@ class SqlRepository:
             row = (await conn.execute(select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash))).first()
         return _refresh(row) if row else None
 
-    async def rotate_refresh_token(self, parent_hash: str, successor: RefreshToken, now: datetime) -> RotateOutcome:
-        parent = refresh_tokens.c
+    async def exchange_refresh_token(
+        self,
+        parent_hash: str,
+        successor_hash: str,
+        now: datetime,
+        *,
+        expires_at: datetime,
+        grace: float,
+        idle_ttl: int,
+    ) -> Exchange:
+        """One write transaction: the parent token with its session, both locked (PostgreSQL's
+        ``FOR UPDATE``, the session first as every writer does; SQLite's write lock), then the
+        writes its outcome needs."""
         async with self.db.write() as conn:
-            session_id = (
-                await conn.execute(select(parent.session_id).where(parent.token_hash == parent_hash))
-            ).scalar_one_or_none()
-            if session_id is None:
-                return RotateOutcome.INACTIVE
-            # Lock the session row: revocations of this session wait for us, and we for them.
-            session = (
+            row = (await conn.execute(_EXCHANGE.where(refresh_tokens.c.token_hash == parent_hash))).first()
+            if row is None:
+                return Exchange(ExchangeOutcome.INVALID)
+            session, parent = _session(row), _refresh_of(row)
+            if parent.revoked_at is not None or now >= parent.expires_at or not session.active_at(now, idle_ttl):
+                return Exchange(ExchangeOutcome.INVALID)
+            if parent.rotated_at is None:
+                successor = RefreshToken(
+                    token_hash=successor_hash,
+                    session_id=session.id,
+                    user_id=parent.user_id,
+                    created_at=now,
+                    expires_at=min(expires_at, session.expires_at),
+                    parent_hash=parent_hash,
+                )
                 await conn.execute(
-                    select(sessions.c.revoked_at, sessions.c.expires_at)
-                    .where(sessions.c.id == session_id)
-                    .with_for_update()
+                    update(refresh_tokens)
+                    .where(refresh_tokens.c.token_hash == parent_hash)
+                    .values(rotated_at=now, successor_hash=successor_hash)
                 )
-            ).first()
-            if session is None or session.revoked_at is not None or now >= session.expires_at:
-                return RotateOutcome.INACTIVE
-            rotated = await conn.execute(
-                update(refresh_tokens)
-                .where(
-                    parent.token_hash == parent_hash,
-                    parent.rotated_at.is_(None),
-                    parent.revoked_at.is_(None),
-                    parent.expires_at > now,
-                )
-                .values(rotated_at=now, successor_hash=successor.token_hash)
-            )
-            if rotated.rowcount != 1:
-                state = (await conn.execute(select(parent.rotated_at).where(parent.token_hash == parent_hash))).first()
-                if state is not None and state.rotated_at is not None:
-                    return RotateOutcome.ALREADY_ROTATED
-                return RotateOutcome.INACTIVE
-            await conn.execute(insert(refresh_tokens).values(**_refresh_values(successor)))
-            await conn.execute(
-                update(sessions)
-                .where(sessions.c.id == session_id, sessions.c.last_active_at < now)
-                .values(last_active_at=now)
-            )
-        return RotateOutcome.ROTATED
+                await conn.execute(insert(refresh_tokens).values(**_refresh_values(successor)))
+                if session.last_active_at < now:
+                    await conn.execute(update(sessions).where(sessions.c.id == session.id).values(last_active_at=now))
+                    session = dataclasses.replace(session, last_active_at=now)
+                return Exchange(ExchangeOutcome.ROTATED, session, parent, successor)
+            if parent.successor_hash is not None and (now - parent.rotated_at).total_seconds() <= grace:
+                child = (
+                    await conn.execute(
+                        select(refresh_tokens).where(refresh_tokens.c.token_hash == parent.successor_hash)
+                    )
+                ).first()
+                if child is not None and child.rotated_at is None and child.revoked_at is None:
+                    return Exchange(ExchangeOutcome.GRACE, session, parent, _refresh(child))
+            await _end_session(conn, session.id, now, "refresh_token_reused")
+            return Exchange(ExchangeOutcome.REUSED, session, parent)
 
     # -- operations -------------------------------------------------------------------------------------
     async def ping(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from authspec.mock.world import MemoryRateLimiter, MemoryRepository
@@ -11,11 +12,11 @@ from authspec.mock.world import MemoryRateLimiter, MemoryRepository
 from authspec.services.ports import (
     DuplicateEmail,
     EmailCode,
+    ExchangeOutcome,
     RateLimiter,
     RefreshToken,
     RegistrationToken,
     Repository,
-    RotateOutcome,
     Session,
     User,
 )
@@ -82,26 +83,30 @@ async def test_registration_tokens_are_single_use_and_expire() -> None:
     assert await repo.consume_registration_token("missing", T0) is False
 
 
-async def test_rotation_outcomes_and_concurrency() -> None:
+async def test_exchange_outcomes_and_concurrency() -> None:
     repo = MemoryRepository([ADA])
     session, first = _session("s1")
     await repo.start_session(session, first)
     later = T0 + timedelta(seconds=5)
-    successors = [RefreshToken(f"child-{n}", "s1", ADA.id, later, session.expires_at, "h-s1") for n in range(6)]
-    outcomes = await asyncio.gather(*(repo.rotate_refresh_token("h-s1", child, later) for child in successors))
-    assert outcomes.count(RotateOutcome.ROTATED) == 1
-    assert outcomes.count(RotateOutcome.ALREADY_ROTATED) == 5
-    winner = successors[outcomes.index(RotateOutcome.ROTATED)]
+    until = later + timedelta(days=60)  # past the session's end: the successor keeps the session's
+
+    def exchange(parent: str, successor: str, at: datetime = later) -> Any:
+        return repo.exchange_refresh_token(parent, successor, at, expires_at=until, grace=10, idle_ttl=0)
+
+    outcomes = [e.outcome for e in await asyncio.gather(*(exchange("h-s1", f"child-{n}") for n in range(6)))]
+    assert outcomes.count(ExchangeOutcome.ROTATED) == 1
+    assert outcomes.count(ExchangeOutcome.GRACE) == 5
+    winner = f"child-{outcomes.index(ExchangeOutcome.ROTATED)}"
     parent = await repo.get_refresh_token("h-s1")
-    assert parent is not None and parent.successor_hash == winner.token_hash and parent.rotated_at == later
+    assert parent is not None and parent.successor_hash == winner and parent.rotated_at == later
+    assert (await repo.get_refresh_token(winner)).expires_at == session.expires_at  # type: ignore[union-attr]
     assert (await repo.get_session("s1")).last_active_at == later  # type: ignore[union-attr]
-    assert await repo.rotate_refresh_token("unknown", successors[0], later) is RotateOutcome.INACTIVE
+    assert (await exchange("unknown", "x")).outcome is ExchangeOutcome.INVALID
     # Once the session ends nothing rotates and its tokens are revoked.
     assert await repo.revoke_session("s1", later, "logout") is True
     assert await repo.revoke_session("s1", later, "logout") is False
-    child = RefreshToken("grandchild", "s1", ADA.id, later, session.expires_at, winner.token_hash)
-    assert await repo.rotate_refresh_token(winner.token_hash, child, later) is RotateOutcome.INACTIVE
-    assert (await repo.get_refresh_token(winner.token_hash)).revoked_at == later  # type: ignore[union-attr]
+    assert (await exchange(winner, "grandchild")).outcome is ExchangeOutcome.INVALID
+    assert (await repo.get_refresh_token(winner)).revoked_at == later  # type: ignore[union-attr]
 
 
 async def test_listing_touching_and_revoking_user_sessions() -> None:

@@ -10,6 +10,7 @@ transactions on a pooled database engine.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -20,9 +21,10 @@ from authspec.services.auth import normalize_email
 from authspec.services.ports import (
     DuplicateEmail,
     EmailCode,
+    Exchange,
+    ExchangeOutcome,
     RefreshToken,
     RegistrationToken,
-    RotateOutcome,
     Session,
     User,
 )
@@ -231,61 +233,94 @@ class RepositoryContract:
         assert await repo.revoke_user_sessions(ada.id, NOW, "logout") == []
 
     # -- refresh tokens -----------------------------------------------------------------------------------
-    async def test_rotation(self, repo: Any) -> None:
+    @staticmethod
+    async def exchange(
+        repo: Any, parent: str, successor: str, at: Any = NOW, *, grace: float = 10, idle_ttl: int = 0
+    ) -> Exchange:
+        until = at + timedelta(days=90)  # later than any session here ends: the session's end wins
+        return await repo.exchange_refresh_token(
+            parent, successor, at, expires_at=until, grace=grace, idle_ttl=idle_ttl
+        )
+
+    async def test_an_exchange_rotates_and_touches(self, repo: Any) -> None:
         ada = user()
         await repo.create_user(ada)
         session, parent = session_with_token(ada)
         await repo.start_session(session, parent)
-        child = successor_of(parent)
         later = NOW + timedelta(seconds=5)
-        assert await repo.rotate_refresh_token(parent.token_hash, child, later) is RotateOutcome.ROTATED
+        done = await self.exchange(repo, parent.token_hash, "c" * 64, later)
+        assert done.outcome is ExchangeOutcome.ROTATED
+        assert done.parent == parent and done.session == dataclasses.replace(session, last_active_at=later)
+        child = RefreshToken("c" * 64, session.id, ada.id, later, session.expires_at, parent_hash=parent.token_hash)
+        assert done.successor == child and await repo.get_refresh_token(child.token_hash) == child
         stored = await repo.get_refresh_token(parent.token_hash)
         assert stored.rotated_at == later and stored.successor_hash == child.token_hash
-        assert await repo.get_refresh_token(child.token_hash) == child
-        assert (await repo.get_session(session.id)).last_active_at == later
-        again = successor_of(parent)
-        assert await repo.rotate_refresh_token(parent.token_hash, again, later) is RotateOutcome.ALREADY_ROTATED
-        assert await repo.get_refresh_token(again.token_hash) is None
+        assert await repo.get_session(session.id) == done.session
 
-    async def test_concurrent_rotations_one_wins(self, repo: Any) -> None:
+    async def test_concurrent_exchanges_one_rotates_the_others_get_its_successor(self, repo: Any) -> None:
         ada = user()
         await repo.create_user(ada)
         session, parent = session_with_token(ada)
         await repo.start_session(session, parent)
-        outcomes = await asyncio.gather(
-            *(repo.rotate_refresh_token(parent.token_hash, successor_of(parent), NOW) for _ in range(12))
-        )
-        assert outcomes.count(RotateOutcome.ROTATED) == 1
-        assert outcomes.count(RotateOutcome.ALREADY_ROTATED) == 11
+        done = await asyncio.gather(*(self.exchange(repo, parent.token_hash, f"{n:064d}") for n in range(12)))
+        outcomes = [d.outcome for d in done]
+        assert outcomes.count(ExchangeOutcome.ROTATED) == 1 and outcomes.count(ExchangeOutcome.GRACE) == 11
+        winner = done[outcomes.index(ExchangeOutcome.ROTATED)].successor
+        assert {d.successor for d in done} == {winner}
+        assert all(d.session is not None and d.session.id == session.id for d in done)
+        assert {d.parent.rotated_at for d in done if d.outcome is ExchangeOutcome.GRACE} == {NOW}
 
-    async def test_no_rotation_of_dead_tokens(self, repo: Any) -> None:
+    @pytest.mark.parametrize("replayed", ["after_the_window", "grandparent"])
+    async def test_a_reused_token_revokes_its_session(self, repo: Any, replayed: str) -> None:
         ada = user()
         await repo.create_user(ada)
-        unknown = successor_of(session_with_token(ada)[1])
-        assert await repo.rotate_refresh_token("f" * 64, unknown, NOW) is RotateOutcome.INACTIVE
+        session, parent = session_with_token(ada)
+        await repo.start_session(session, parent)
+        assert (await self.exchange(repo, parent.token_hash, "c" * 64)).outcome is ExchangeOutcome.ROTATED
+        at = NOW + timedelta(seconds=11)
+        if replayed == "grandparent":
+            at = NOW + timedelta(seconds=1)
+            assert (await self.exchange(repo, "c" * 64, "d" * 64, at)).outcome is ExchangeOutcome.ROTATED
+        done = await self.exchange(repo, parent.token_hash, "c" * 64, at)
+        assert done.outcome is ExchangeOutcome.REUSED and done.session is not None and done.session.id == session.id
+        ended = await repo.get_session(session.id)
+        assert ended.revoked_at == at and ended.revoked_reason == "refresh_token_reused"
+        assert (await repo.get_refresh_token("c" * 64)).revoked_at == at
+        # Refused at once afterwards, without another revocation.
+        for token in (parent.token_hash, "c" * 64):
+            assert (await self.exchange(repo, token, "e" * 64, at)).outcome is ExchangeOutcome.INVALID
+
+    async def test_no_exchange_of_dead_tokens(self, repo: Any) -> None:
+        ada = user()
+        await repo.create_user(ada)
+        assert (await self.exchange(repo, "f" * 64, "c" * 64)).outcome is ExchangeOutcome.INVALID
         session, parent = session_with_token(ada, ttl=60)
         await repo.start_session(session, parent)
         late = NOW + timedelta(seconds=60)
-        assert await repo.rotate_refresh_token(parent.token_hash, successor_of(parent), late) is RotateOutcome.INACTIVE
+        assert (await self.exchange(repo, parent.token_hash, "c" * 64, late)).outcome is ExchangeOutcome.INVALID
+        idle = NOW + timedelta(seconds=30)
+        assert (await self.exchange(repo, parent.token_hash, "c" * 64, idle, idle_ttl=30)).outcome is (
+            ExchangeOutcome.INVALID
+        )
         await repo.revoke_session(session.id, NOW, "revoked")
-        assert await repo.rotate_refresh_token(parent.token_hash, successor_of(parent), NOW) is RotateOutcome.INACTIVE
+        assert (await self.exchange(repo, parent.token_hash, "c" * 64)).outcome is ExchangeOutcome.INVALID
+        assert await repo.get_refresh_token("c" * 64) is None
 
-    async def test_rotation_racing_revocation_leaves_no_live_descendant(self, repo: Any) -> None:
+    async def test_exchange_racing_revocation_leaves_no_live_descendant(self, repo: Any) -> None:
         ada = user()
         await repo.create_user(ada)
-        for _ in range(5):
+        for n in range(5):
             session, parent = session_with_token(ada)
             await repo.start_session(session, parent)
-            child = successor_of(parent)
-            outcome, _ = await asyncio.gather(
-                repo.rotate_refresh_token(parent.token_hash, child, NOW),
-                repo.revoke_session(session.id, NOW, "refresh_token_reused"),
+            child = f"{n:064d}"
+            done, _ = await asyncio.gather(
+                self.exchange(repo, parent.token_hash, child), repo.revoke_session(session.id, NOW, "logout")
             )
-            stored = await repo.get_refresh_token(child.token_hash)
-            if outcome is RotateOutcome.ROTATED:
+            stored = await repo.get_refresh_token(child)
+            if done.outcome is ExchangeOutcome.ROTATED:
                 assert stored is not None and stored.revoked_at is not None
             else:
-                assert stored is None
+                assert done.outcome is ExchangeOutcome.INVALID and stored is None
 
     # -- operations --------------------------------------------------------------------------------------
     async def test_ping_and_purge(self, repo: Any) -> None:
