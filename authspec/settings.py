@@ -109,7 +109,7 @@ class Settings(BaseSettings):
 
     # Several processes and instances (issue 12): uvicorn workers of `authspec serve` (--workers wins),
     # the PostgreSQL pool per process, and the bounds on every wait for the database or Redis, in
-    # seconds: getting a working connection (connecting, a pooled one's pre-ping, a free one from the
+    # seconds: getting a connection (connecting, or a free one from the
     # pool); a statement (PostgreSQL statement_timeout and the client's wait for an answer); a Redis
     # connect or command. Past them: 503 service_unavailable.
     workers: int = Field(default=1, ge=1, le=64)

@@ -1,4 +1,4 @@
-"""The real service's storage: SQLAlchemy 2 (async) on SQLite or PostgreSQL, Alembic, Redis limits.
+"""The real service's storage: SQLAlchemy 2 Core on SQLite (on the event loop) or PostgreSQL (asyncpg), Alembic, Redis.
 
 ``Storage.open(settings)`` builds the engine (``engine``), the ``Repository`` (``repository``)
 and the ``RateLimiter`` (``limits``: the database, or Redis when ``AUTHSPEC_REDIS_URL`` is set);
