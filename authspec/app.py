@@ -66,6 +66,8 @@ class AppInfo:
     spec: Spec
     clock: Clock
     extras: dict[str, Any] = field(default_factory=dict)
+    #: Whether its operations' answers are validated against the contract (``validate_responses``).
+    validates_responses: bool = True
 
 
 async def refuse_all_tokens(token: str, request: Any) -> dict[str, Any]:  # noqa: ARG001
@@ -127,6 +129,7 @@ def create_app(
     cors: CorsPolicy | None = None,
     servers: ServersOf | None = None,
     fast: bool = True,
+    validate_responses: bool | None = None,
 ) -> AsyncApp:
     """Build the ASGI app of the contract with handlers from ``handlers`` (a package name).
 
@@ -139,7 +142,9 @@ def create_app(
     (``/__mock``) to a further document. ``cors`` says which browser origins may call the app
     (none when omitted; ``service_cors`` gives the real service's). ``servers`` gives the served
     document's ``servers`` from the origin that asked (default: the service's, ``authspec.servers``).
-    ``lifespan`` yields the state handlers read from
+    ``validate_responses`` is the app's default for response validation when
+    ``AUTHSPEC_VALIDATE_RESPONSES`` is unset (None: the service's, on unless ``env`` is prod;
+    ``Settings.validates_responses``). ``lifespan`` yields the state handlers read from
     ``connexion.request.state``. ``fast=False`` builds stock Connexion (the benchmarks' baseline);
     the default removes its per-request rework (``authspec.fastpath``) with the same behaviour.
     """
@@ -156,7 +161,7 @@ def create_app(
     app = (FastAsyncApp if fast else AsyncApp)(__name__, lifespan=lifespan, security_map=security_map)
     common: dict[str, Any] = {
         "strict_validation": True,
-        "validate_responses": settings.validate_responses,
+        "validate_responses": settings.validates_responses(validate_responses),
         "security_map": security_map,
     }
     # Every validation problem is one line (authspec.validation), on the fast path and stock alike.
@@ -219,7 +224,7 @@ def create_app(
     if cors is not None:
         # Before the exception layer, so that error envelopes carry the CORS headers too.
         app.add_middleware(CorsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, policy=cors, clock=clock)
-    app.authspec = AppInfo(settings=settings, spec=spec, clock=clock)
+    app.authspec = AppInfo(settings=settings, spec=spec, clock=clock, validates_responses=common["validate_responses"])
     return app
 
 

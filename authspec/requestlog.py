@@ -16,7 +16,6 @@ family (``ua_family``). It never logs a header's or a body's value; the log form
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import re
 import time
@@ -26,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from authspec.clientip import Network, client_address
+from authspec.jsonbody import decode
 
 log = logging.getLogger("authspec.access")
 
@@ -90,7 +90,7 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
 
 def _error_code(body: bytes) -> str | None:
     try:
-        parsed = json.loads(body)
+        parsed = decode(body)
     except ValueError:
         return None
     code = parsed.get("errorCode") if isinstance(parsed, dict) else None

@@ -16,13 +16,13 @@ stateful or answered from the contract by the fallback:
 from __future__ import annotations
 
 import asyncio
-import json
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authspec.envelope import dumps
 from authspec.errors import BadRequest
+from authspec.jsonbody import decode
 
 from .context import MockApp, MockRequest, current_request, enter, leave
 from .namespaces import DEFAULT_NAMESPACE, NAMESPACE_PATTERN
@@ -39,7 +39,7 @@ def _error_code(body: bytes | bytearray) -> str | None:
     if not body:
         return None
     try:
-        document = json.loads(body)
+        document = decode(bytes(body))
     except ValueError:
         return None
     code = document.get("errorCode") if isinstance(document, dict) else None
