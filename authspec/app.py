@@ -33,7 +33,7 @@ from authspec.fastpath import FastAsyncApp, compiled_validator_map
 from authspec.fixed_headers import FixedHeaders, FixedHeadersMiddleware
 from authspec.framing import RequestBodyMiddleware
 from authspec.rendering import ErrorRenderer
-from authspec.requestlog import RequestLogMiddleware
+from authspec.requestlog import RequestLogMiddleware, RequestObserver
 from authspec.resolver import Fallback, TagResolver, require_handlers
 from authspec.routes import RouteTable
 from authspec.servers import ServedServers, ServersOf, request_origin
@@ -130,6 +130,7 @@ def create_app(
     servers: ServersOf | None = None,
     fast: bool = True,
     validate_responses: bool | None = None,
+    observer: RequestObserver | None = None,
 ) -> AsyncApp:
     """Build the ASGI app of the contract with handlers from ``handlers`` (a package name).
 
@@ -144,9 +145,11 @@ def create_app(
     document's ``servers`` from the origin that asked (default: the service's, ``authspec.servers``).
     ``validate_responses`` is the app's default for response validation when
     ``AUTHSPEC_VALIDATE_RESPONSES`` is unset (None: the service's, on unless ``env`` is prod;
-    ``Settings.validates_responses``). ``lifespan`` yields the state handlers read from
-    ``connexion.request.state``. ``fast=False`` builds stock Connexion (the benchmarks' baseline);
-    the default removes its per-request rework (``authspec.fastpath``) with the same behaviour.
+    ``Settings.validates_responses``). ``observer`` joins the outermost layer, the request log
+    (``authspec.requestlog``: the mock's picks the world and keeps its request log). ``lifespan``
+    yields the state handlers read from ``connexion.request.state``. ``fast=False`` builds stock
+    Connexion (the benchmarks' baseline); the default removes its per-request rework
+    (``authspec.fastpath``) with the same behaviour.
     """
     settings = settings or Settings()
     spec = spec if spec is not None else load_bundle(API_SPEC)
@@ -211,7 +214,10 @@ def create_app(
     # Added first at the outermost position, so it is outside every other layer (CORS, body
     # limits, routing): every answer carries the request id and is logged (authspec.requestlog).
     app.add_middleware(
-        RequestLogMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, trusted_proxies=settings.trusted_proxies
+        RequestLogMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        trusted_proxies=settings.trusted_proxies,
+        observer=observer,
     )
     app.add_middleware(
         RequestBodyMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=settings.max_body_bytes
