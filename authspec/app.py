@@ -33,7 +33,7 @@ from authspec.fastpath import FastAsyncApp, compiled_validator_map
 from authspec.fixed_headers import FixedHeaders, FixedHeadersMiddleware
 from authspec.framing import RequestBodyMiddleware
 from authspec.rendering import ErrorRenderer
-from authspec.requestlog import RequestLogMiddleware
+from authspec.requestlog import RequestLogMiddleware, RequestObserver
 from authspec.resolver import Fallback, TagResolver, require_handlers
 from authspec.routes import RouteTable
 from authspec.servers import ServedServers, ServersOf, request_origin
@@ -66,6 +66,8 @@ class AppInfo:
     spec: Spec
     clock: Clock
     extras: dict[str, Any] = field(default_factory=dict)
+    #: Whether its operations' answers are validated against the contract (``validate_responses``).
+    validates_responses: bool = True
 
 
 async def refuse_all_tokens(token: str, request: Any) -> dict[str, Any]:  # noqa: ARG001
@@ -127,6 +129,8 @@ def create_app(
     cors: CorsPolicy | None = None,
     servers: ServersOf | None = None,
     fast: bool = True,
+    validate_responses: bool | None = None,
+    observer: RequestObserver | None = None,
 ) -> AsyncApp:
     """Build the ASGI app of the contract with handlers from ``handlers`` (a package name).
 
@@ -139,9 +143,13 @@ def create_app(
     (``/__mock``) to a further document. ``cors`` says which browser origins may call the app
     (none when omitted; ``service_cors`` gives the real service's). ``servers`` gives the served
     document's ``servers`` from the origin that asked (default: the service's, ``authspec.servers``).
-    ``lifespan`` yields the state handlers read from
-    ``connexion.request.state``. ``fast=False`` builds stock Connexion (the benchmarks' baseline);
-    the default removes its per-request rework (``authspec.fastpath``) with the same behaviour.
+    ``validate_responses`` is the app's default for response validation when
+    ``AUTHSPEC_VALIDATE_RESPONSES`` is unset (None: the service's, on unless ``env`` is prod;
+    ``Settings.validates_responses``). ``observer`` joins the outermost layer, the request log
+    (``authspec.requestlog``: the mock's picks the world and keeps its request log). ``lifespan``
+    yields the state handlers read from ``connexion.request.state``. ``fast=False`` builds stock
+    Connexion (the benchmarks' baseline); the default removes its per-request rework
+    (``authspec.fastpath``) with the same behaviour.
     """
     settings = settings or Settings()
     spec = spec if spec is not None else load_bundle(API_SPEC)
@@ -156,7 +164,7 @@ def create_app(
     app = (FastAsyncApp if fast else AsyncApp)(__name__, lifespan=lifespan, security_map=security_map)
     common: dict[str, Any] = {
         "strict_validation": True,
-        "validate_responses": settings.validate_responses,
+        "validate_responses": settings.validates_responses(validate_responses),
         "security_map": security_map,
     }
     # Every validation problem is one line (authspec.validation), on the fast path and stock alike.
@@ -206,7 +214,10 @@ def create_app(
     # Added first at the outermost position, so it is outside every other layer (CORS, body
     # limits, routing): every answer carries the request id and is logged (authspec.requestlog).
     app.add_middleware(
-        RequestLogMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, trusted_proxies=settings.trusted_proxies
+        RequestLogMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        trusted_proxies=settings.trusted_proxies,
+        observer=observer,
     )
     app.add_middleware(
         RequestBodyMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=settings.max_body_bytes
@@ -219,7 +230,7 @@ def create_app(
     if cors is not None:
         # Before the exception layer, so that error envelopes carry the CORS headers too.
         app.add_middleware(CorsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, policy=cors, clock=clock)
-    app.authspec = AppInfo(settings=settings, spec=spec, clock=clock)
+    app.authspec = AppInfo(settings=settings, spec=spec, clock=clock, validates_responses=common["validate_responses"])
     return app
 
 

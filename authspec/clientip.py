@@ -17,6 +17,7 @@ are their IPv4 address, for trust and in the result. uvicorn's ``proxy_headers``
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
@@ -168,10 +169,12 @@ def _header_values(scope: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 def resolve(peer: str | None, xff: Sequence[str], forwarded: Sequence[str], trusted: Sequence[Network]) -> str | None:
     """The client's address for a request from ``peer`` with these header values (see the module)."""
+    if not trusted:
+        return _peer(peer) if peer else peer
     peer_address = _address(peer) if peer else None
     if peer_address is None:
         return peer  # no peer, or not an IP (a Unix socket, a test client's name): nothing to trust
-    if not trusted or not _trusted(peer_address, trusted):
+    if not _trusted(peer_address, trusted):
         return str(peer_address)
     if xff:
         # Lazily from the right: a long list a client sent ahead of its own hop is never parsed.
@@ -192,6 +195,14 @@ def resolve(peer: str | None, xff: Sequence[str], forwarded: Sequence[str], trus
         left_most = hop
     # Every hop is a trusted proxy: the left-most is where the request came from.
     return str(left_most if left_most is not None else peer_address)
+
+
+@functools.lru_cache(maxsize=4096)
+def _peer(peer: str) -> str:
+    """A peer's address as ``resolve`` gives it without trusted proxies (normalised when it is an
+    IP), kept: the same clients come back on every request."""
+    address = _address(peer)
+    return peer if address is None else str(address)
 
 
 def _trusted(address: Address, trusted: Sequence[Network]) -> bool:

@@ -80,10 +80,12 @@ BOND: tuple[Touchpoint, ...] = (
     ),
     Touchpoint(
         "_parse",
-        "connexion.validators.abstract:AbstractRequestBodyValidator",
-        ("authspec/validation.py",),
+        "connexion.validators.abstract:AbstractRequestBodyValidator / AbstractResponseBodyValidator",
+        ("authspec/validation.py", "authspec/fastpath.py"),
         "hostile bodies (deep nesting, huge integers, lone surrogates, unknown charsets) must be "
-        "400/415 envelopes; the validator_map replaces the class, but parsing is this method",
+        "400/415 envelopes; the validator_map replaces the class, but parsing is this method. The "
+        "fast path keeps the decoded request body for the handler and validates an answer from the "
+        "value it was encoded from (authspec.jsonbody): decoding is this method too",
     ),
     Touchpoint(
         "_validate",

@@ -7,11 +7,11 @@ the error renderer cannot drift apart.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from authspec.errors import AuthspecError
+from authspec.jsonbody import encode
 
 Envelope = dict[str, Any]
 
@@ -53,5 +53,5 @@ def from_error(error: AuthspecError, now: datetime) -> Envelope:
 
 
 def dumps(envelope: Envelope) -> bytes:
-    """Serialise an envelope compactly as UTF-8 JSON."""
-    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
+    """Serialise an envelope compactly as UTF-8 JSON, once (orjson; ``authspec.jsonbody.encode``)."""
+    return encode(envelope)

@@ -13,7 +13,9 @@ points and keeps its behaviour; it only does each piece of that work once:
   does), so what is accepted stays Connexion's, and a value jsonschema-rs refuses stays refused.
 - ``FastRequestValidationMiddleware`` / ``FastResponseValidationMiddleware`` (the middleware
   list): the per-operation and per-content-type plans are computed once and kept.
-- ``FastAsyncApp``: the handler of each operation is decorated once, not per request.
+- ``FastAsyncApp``: the handler of each operation is decorated once, not per request, and JSON is
+  decoded and encoded once per request (``authspec.jsonbody``: the validator's decoded body goes
+  to the handler, answers are encoded by orjson and validated from the value they encode).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from connexion.validators import (
 )
 from starlette.types import Receive, Scope, Send
 
+from authspec.jsonbody import MISSING, PARSED_BODY, OnceJsonifier, ParsedBodyRequest, encoded_value
 from authspec.spec import SpecError, inline_schema
 from authspec.validation import OneLineJSONRequestBodyValidator, PatternJSONResponseBodyValidator
 
@@ -146,6 +149,11 @@ def compiled_validator_map() -> dict[str, Any]:
     cache = SchemaCache()
 
     class CompiledJSONRequestBodyValidator(OneLineJSONRequestBodyValidator):
+        async def _parse(self, stream: Any, scope: Scope) -> Any:
+            body = await super()._parse(stream, scope)
+            scope[PARSED_BODY] = body  # the handler gets this value, not a second decoding
+            return body
+
         def _validate(self, body: Any) -> dict[str, Any] | None:
             if body is not None and _accepts(cache.get(self._schema), body):
                 return None
@@ -153,9 +161,23 @@ def compiled_validator_map() -> dict[str, Any]:
             return result
 
     class CompiledJSONResponseBodyValidator(PatternJSONResponseBodyValidator):
+        _chunks: list[bytes] | None = None
+
+        def _parse(self, stream: Any) -> Any:
+            chunks = list(stream)
+            value = encoded_value(chunks)
+            if value is MISSING:
+                return super()._parse(iter(chunks))
+            self._chunks = chunks  # the value the bytes were encoded from: nothing to decode
+            return value
+
         def _validate(self, body: Any) -> None:
             if _accepts(cache.get(self._schema), body):
                 return
+            if self._chunks is not None:  # not accepted as encoded: the bytes decide, as before
+                body = super()._parse(iter(self._chunks))
+                if _accepts(cache.get(self._schema), body):
+                    return
             super()._validate(body)
 
     return {
@@ -364,7 +386,6 @@ class _OnceDecorator(StarletteDecorator):  # type: ignore[misc]
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
         decorated = self.decorate(function)
         parsers: dict[int, Any] = {}
-        framework = self.framework
 
         @functools.wraps(function)
         async def wrapper(scope: Scope, receive: Receive) -> Any:
@@ -372,8 +393,7 @@ class _OnceDecorator(StarletteDecorator):  # type: ignore[misc]
             parser = parsers.get(id(op))
             if parser is None or parser[0] is not op:
                 parser = parsers[id(op)] = (op, op.uri_parser_class(op.parameters, op.body_definition()))
-            request = framework.get_request(uri_parser=parser[1], scope=scope, receive=receive)
-            return await decorated(request)
+            return await decorated(ParsedBodyRequest(scope, receive, uri_parser=parser[1]))
 
         return wrapper
 
@@ -403,6 +423,7 @@ class FastAsyncApp(AsyncApp):  # type: ignore[misc]
 
     def __init__(self, import_name: str, **kwargs: Any) -> None:
         kwargs.setdefault("middlewares", list(FAST_MIDDLEWARES))
+        kwargs.setdefault("jsonifier", OnceJsonifier())
         super().__init__(import_name, **kwargs)
         self._middleware_app.api_cls = FastAsyncApi
 

@@ -10,22 +10,24 @@ preflight — and, when the response is done, logs one ``authspec.access`` line:
 6-digit segment masked), the query with its values replaced (names kept), status, the
 envelope's ``errorCode``, latency in milliseconds, the client's address and its user-agent
 family (``ua_family``). It never logs a header's or a body's value; the log formatter
-(``handlers.logs``) redacts the rest.
+(``handlers.logs``) redacts the rest. An app may give it a ``RequestObserver``: the mock's picks the
+request's world and records the answer in that world's log, from the same watch of the response
+(one layer, one reading of the error envelope's ``errorCode``).
 """
 
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import re
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote
 
 from authspec.clientip import Network, client_address
+from authspec.jsonbody import decode
 
 log = logging.getLogger("authspec.access")
 
@@ -90,19 +92,32 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
 
 def _error_code(body: bytes) -> str | None:
     try:
-        parsed = json.loads(body)
+        parsed = decode(body)
     except ValueError:
         return None
     code = parsed.get("errorCode") if isinstance(parsed, dict) else None
     return code if isinstance(code, str) else None
 
 
+class RequestObserver(Protocol):
+    """What an app adds to the outermost layer: ``enter`` before an HTTP request goes in (it may
+    change the scope; its result is handed to ``leave``), ``leave`` once it is answered (or failed),
+    with the status sent (None: none) and the error envelope's ``errorCode``."""
+
+    def enter(self, scope: dict[str, Any]) -> Any: ...
+
+    def leave(self, entered: Any, scope: dict[str, Any], status: int | None, error_code: str | None) -> None: ...
+
+
 class RequestLogMiddleware:
     """Give each HTTP request an id, echo it, and log one access line when it is answered."""
 
-    def __init__(self, app: Any, trusted_proxies: Sequence[Network] = ()) -> None:
+    def __init__(
+        self, app: Any, trusted_proxies: Sequence[Network] = (), observer: RequestObserver | None = None
+    ) -> None:
         self.app = app
         self.trusted = tuple(trusted_proxies)
+        self.observer = observer
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -128,22 +143,33 @@ class RequestLogMiddleware:
                     error_body.extend(message.get("body", b"")[: _ERROR_BODY_LIMIT - len(error_body)])
             await send(message)
 
+        entered = self.observer.enter(scope) if self.observer is not None else None
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            query = scope.get("query_string", b"").decode("latin-1")
-            entry = {
-                "event": "http.request",
-                "method": scope.get("method"),
-                "path": redact_path(str(scope.get("path", ""))),
-                "query": redact_query(query) or None,
-                "status": answer["status"],
-                "error_code": _error_code(bytes(error_body)) if error_body else None,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-                "ua_family": ua_family(_header(scope, b"user-agent")),
-            }
-            log.info("%s %s %s", entry["method"], entry["path"], entry["status"], extra=entry)
-            _CONTEXT.reset(token)
+            error_code = _error_code(bytes(error_body)) if error_body else None
+            try:
+                if self.observer is not None:
+                    self.observer.leave(entered, scope, answer["status"], error_code)
+            finally:
+                if log.isEnabledFor(logging.INFO):  # the line's fields cost time even when not written
+                    self._log(scope, answer["status"], error_code, started)
+                _CONTEXT.reset(token)
+
+    @staticmethod
+    def _log(scope: dict[str, Any], status: int | None, error_code: str | None, started: float) -> None:
+        query = scope.get("query_string", b"").decode("latin-1")
+        entry = {
+            "event": "http.request",
+            "method": scope.get("method"),
+            "path": redact_path(str(scope.get("path", ""))),
+            "query": redact_query(query) or None,
+            "status": status,
+            "error_code": error_code,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            "ua_family": ua_family(_header(scope, b"user-agent")),
+        }
+        log.info("%s %s %s", entry["method"], entry["path"], entry["status"], extra=entry)
 
 
 #: The formatter of every line, by name: the core does not import the service's handlers.

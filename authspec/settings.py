@@ -129,11 +129,28 @@ class Settings(BaseSettings):
     public_url: str | None = None
     mock_url: str | None = None
     max_body_bytes: int = Field(default=65_536, ge=1)
-    validate_responses: bool = True
+    # Response validation (every answer an operation gives is checked against the contract; a
+    # mismatch is a 500 and a log line): true or false forces it for the service and the mock alike;
+    # unset, each app decides (``validates_responses``): on for the dev service, off with env=prod
+    # and in the mock, whose handlers are the service's own, proven by the contract suite and the
+    # differential run (which, like every test, run with it on).
+    validate_responses: bool | None = None
 
     # Client IP behind reverse proxies (authspec.clientip): the peers whose X-Forwarded-For /
     # Forwarded are honoured, comma-separated IPs and CIDRs; none by default (the peer is the client).
     trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = ()
+
+    def validates_responses(self, default: bool | None = None) -> bool:
+        """Whether an app validates its responses: ``AUTHSPEC_VALIDATE_RESPONSES`` when set, else
+        ``default`` (the mock's: False), else the service's default: on unless ``env`` is prod."""
+        if self.validate_responses is not None:
+            return self.validate_responses
+        return default if default is not None else self.env != "prod"
+
+    @field_validator("validate_responses", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value  # AUTHSPEC_VALIDATE_RESPONSES= (empty) is unset
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

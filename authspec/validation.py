@@ -43,12 +43,15 @@ from jsonschema.exceptions import relevance  # type: ignore[import-untyped]
 from starlette.types import Scope
 
 from authspec.errors import BadRequest, UnsupportedMediaType
+from authspec.jsonbody import MISSING, quick_decode
 from authspec.patterns import with_ecma_patterns
 
 #: A problem line quotes the refused value; past this length it is cut (a line, not a dump).
 MAX_LINE = 240
 #: At most this many problems of one body are listed.
 MAX_PROBLEMS = 10
+#: The names of UTF-8 a request's charset may give (the default is utf-8).
+_UTF8 = frozenset({"utf-8", "utf8", "utf_8", "u8"})
 
 
 def describe(error: ValidationError, where: str) -> str:
@@ -118,7 +121,13 @@ def parse_json_body(raw: bytes, encoding: str) -> Any:
     Nesting deeper than the interpreter's recursion limit, integers past Python's 4300-digit
     conversion limit and unpaired UTF-16 surrogates (``"\\ud800"``, which no text encoding can
     carry further) are malformed JSON for us; an unknown ``charset`` is an unsupported media type.
+    A UTF-8 body is read by orjson when it reads it as ``json`` does (``authspec.jsonbody``); every
+    other body, and every refusal, takes the path below.
     """
+    if raw and encoding.lower() in _UTF8:
+        quick = quick_decode(raw)
+        if quick is not MISSING:
+            return quick
     try:
         text = raw.decode(encoding)  # a UnicodeDecodeError is the renderer's 400, as before
     except LookupError:

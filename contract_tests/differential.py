@@ -217,8 +217,9 @@ def pair(**settings: Any) -> Iterator[Pair]:
     from authspec.settings import Settings
     from authspec.spec import load_bundle
 
-    from .targets import in_process_origin
+    from .targets import in_process_origin, response_validation
 
+    settings = {**response_validation(), **settings}  # both sides validate every answer
     with tempfile.TemporaryDirectory(prefix="authspec-differential-") as tmp:
         workdir = Path(tmp)
         clock = MovableClock()

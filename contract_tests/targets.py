@@ -34,6 +34,15 @@ from .mailbox import Mailbox, MemoryMailbox, OutboxMailbox, SmtpSink
 from .tracker import Tracker
 
 API = "/api/v1"
+
+
+def response_validation() -> dict[str, Any]:
+    """The setting that makes a contract or test app validate every response it gives, explicitly
+    (the mock and a prod service do not by default): on, unless ``AUTHSPEC_VALIDATE_RESPONSES`` is
+    set, which then decides (to run a suite on the other setting)."""
+    return {} if os.environ.get("AUTHSPEC_VALIDATE_RESPONSES") else {"validate_responses": True}
+
+
 #: Limits of the in-process targets: every in-process call comes from one client address.
 GENEROUS_LIMITS: dict[str, Any] = {"code_ip_limit": 1_000_000, "verify_ip_limit": 1_000_000}
 #: The stateful run's apps also have no resend cooldown, so a chain can log an existing account in
@@ -117,6 +126,7 @@ def real_target(workdir: Path | None = None, *, name: str = "real", **overrides:
         "mail_backend": "memory",
         "migrate_on_start": True,
         **GENEROUS_LIMITS,
+        **response_validation(),
     }
     settings = Settings(**{**values, **overrides})
     mailer = MemoryMailer()
@@ -160,7 +170,7 @@ def mock_target(app: Any | None = None, *, name: str = "mock", **overrides: Any)
     from authspec.spec import load_bundle
 
     if app is None:
-        app = create_app(Settings(**{**GENEROUS_LIMITS, **overrides}), spec=load_bundle())
+        app = create_app(Settings(**{**GENEROUS_LIMITS, **response_validation(), **overrides}), spec=load_bundle())
     origin = in_process_origin(name)
     http = Http.in_process(app, origin)
     relogin = app.authspec.settings.code_resend_after == 0

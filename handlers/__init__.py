@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from connexion import request
+from connexion.context import scope
 
 from authspec.clientip import client_address
 from authspec.envelope import Envelope, success
@@ -29,8 +30,9 @@ Reply = tuple[Envelope, int]
 
 
 def services() -> Services:
-    """The domain services serving this request (``request.state.services``)."""
-    found: Services = request.state.services
+    """The domain services serving this request (``request.state.services``, read from the scope:
+    ``connexion.request`` builds a new request object on every attribute read)."""
+    found: Services = scope["state"]["services"]
     return found
 
 

@@ -5,8 +5,10 @@ The same bundle, validation, error envelopes, CORS and handlers as the real serv
 service's handlers, by name, over the request's world), with the wrappers of ``mock.overrides``
 where the mock answers differently, a bearer check against the request's world, the control API
 at ``/__mock`` (``openapi/mock-admin.yaml``, resolved to ``mock.control``) and the pipeline of
-``mock.middleware``. The mock signs access tokens with its own development key, generated per
-process and served as the JWK Set, and keeps a generated service secret in memory. Operations
+``mock.middleware`` (its world selection and request log ride on the service's request log layer).
+Response validation is off unless ``AUTHSPEC_VALIDATE_RESPONSES`` turns it on. The mock signs
+access tokens with its own development key, generated per process and served as the JWK Set, and
+keeps a generated service secret in memory. Operations
 the contract marks ``x-planned: true`` (deliberately without a handler) are answered from the
 contract by ``fallback``: the first example of their success response, or data generated from
 its schema.
@@ -36,7 +38,7 @@ from authspec.spec import ADMIN_SPEC, API_SPEC, Spec, base_path, inline_document
 from .bundles import load_bundle_cached
 from .context import MockApp, RequestClock, WorldClock, current_request, current_world
 from .fixtures import DEFAULT_FIXTURES, FixtureError, load_fixtures
-from .middleware import EntryMiddleware, GateMiddleware, OverrideMiddleware
+from .middleware import EntryObserver, GateMiddleware, OverrideMiddleware
 from .namespaces import NAMESPACE_CLAIM, World, Worlds, wrong_namespace
 from .responder import Responder
 
@@ -169,16 +171,15 @@ def create_app(
             )
         },
         clock=WorldClock(),
+        observer=EntryObserver(mock, CONTROL_PREFIX, QUIET_PATHS),
         middlewares=[
-            (
-                EntryMiddleware,
-                MiddlewarePosition.BEFORE_EXCEPTION,
-                {"mock": mock, "control_prefix": CONTROL_PREFIX, "quiet_paths": QUIET_PATHS},
-            ),
             (GateMiddleware, MiddlewarePosition.BEFORE_SWAGGER, {}),
             (OverrideMiddleware, MiddlewarePosition.BEFORE_CONTEXT, {}),
         ],
         cors=mock_cors(settings),
+        # Off unless AUTHSPEC_VALIDATE_RESPONSES turns it on: the handlers are the service's own, held
+        # to the contract by the contract suite and the differential run (which validate every answer).
+        validate_responses=False,
         servers=ServedServers("mock", base_path(spec), settings.public_url, settings.mock_url),
     )
     app.authspec.extras["mock"] = mock

@@ -2,7 +2,7 @@
 
 ``MockApp`` is built once by ``mock.app.create_app`` (settings, worlds, the contract's
 operations, the responder, the access-token signer); ``MockRequest`` is what the middlewares
-learn about one request (its namespace and world, its ``Prefer``). ``EntryMiddleware`` makes
+learn about one request (its namespace and world, its ``Prefer``). ``EntryObserver`` makes
 the request current, so the bearer check, the handlers, the control API and the error
 renderer's clock all see the same world without threading it through Connexion.
 """

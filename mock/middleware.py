@@ -1,10 +1,11 @@
 """The mock's request pipeline: world selection and request log, ``Prefer``, scenarios.
 
-Three ASGI middlewares around Connexion's stack, so that they act on every operation alike,
-stateful or answered from the contract by the fallback:
+Around Connexion's stack, so that they act on every operation alike, stateful or answered from
+the contract by the fallback:
 
-- ``EntryMiddleware`` (outermost, before the exception layer) picks the world named by
-  ``X-Mock-Namespace`` and records each API request with its final status in that world's log.
+- ``EntryObserver`` (in the outermost layer, the request log, before the exception layer) picks the
+  world named by ``X-Mock-Namespace`` and records each API request with its final status and
+  ``errorCode`` in that world's log, from the request log's own watch of the answer.
 - ``GateMiddleware`` (inside the error renderer and CORS) refuses a bad namespace or ``Prefer``
   value with a 400 envelope, sleeps ``Prefer: delay`` and reports ``Preference-Applied``.
 - ``OverrideMiddleware`` (after routing, the bearer check and request validation, inside response
@@ -16,7 +17,8 @@ stateful or answered from the contract by the fallback:
 from __future__ import annotations
 
 import asyncio
-import json
+from contextvars import Token
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,41 +32,31 @@ from .prefer import parse_prefer
 from .responder import Canned, ResponseChoiceError
 
 ROUTING = "connexion_routing"
-#: Error envelopes are small; a body past this is not read for its errorCode.
-MAX_ERROR_BODY = 65_536
 
 
-def _error_code(body: bytes | bytearray) -> str | None:
-    """The ``errorCode`` of an error envelope (None for a success, or a body that is not one)."""
-    if not body:
-        return None
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return None
-    code = document.get("errorCode") if isinstance(document, dict) else None
-    return code if isinstance(code, str) else None
+class EntryObserver:
+    """Select the namespace's world for the request and log the request when it is answered.
 
+    Not a layer of its own: the outermost layer, the request log (``authspec.requestlog``), calls
+    ``enter`` and ``leave`` from its own watch of the response."""
 
-class EntryMiddleware:
-    """Select the namespace's world for the request and log the request when it is answered."""
-
-    def __init__(self, app: ASGIApp, mock: MockApp, control_prefix: str, quiet_paths: tuple[str, ...]) -> None:
-        self.app = app
+    def __init__(self, mock: MockApp, control_prefix: str, quiet_paths: tuple[str, ...]) -> None:
         self.mock = mock
         self.control_prefix = control_prefix
         self.quiet_paths = quiet_paths
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        name = headers.get("x-mock-namespace", DEFAULT_NAMESPACE)
+    def enter(self, scope: Scope) -> tuple[MockRequest, bool, dict[str, Any], Token[MockRequest | None]]:
+        name = DEFAULT_NAMESPACE
+        preflight = False
+        if scope["method"] == "OPTIONS":
+            preflight = any(key == b"access-control-request-method" for key, _value in scope["headers"])
+        for key, value in scope["headers"]:
+            if key == b"x-mock-namespace":
+                name = value.decode("latin-1")
+                break
         world = self.mock.worlds.get(name) if NAMESPACE_PATTERN.match(name) else None
         path: str = scope["path"]
         control = path == self.control_prefix or path.startswith(self.control_prefix + "/")
-        preflight = scope["method"] == "OPTIONS" and "access-control-request-method" in headers
         quiet = path == "/" or any(q in path for q in self.quiet_paths)  # "/" redirects to the docs
         logged = world is not None and not control and not preflight and not quiet
         request = MockRequest(app=self.mock, namespace=name, world=world, control=control)
@@ -75,26 +67,22 @@ class EntryMiddleware:
         # Connexion's router records the operation on a shallow copy of the scope: a dict that is
         # already here is shared with that copy, so the operationId can be read afterwards.
         extensions = scope.setdefault("extensions", {})
-        status = 500
-        error_body = bytearray()  # an error's envelope, for the errorCode of the log entry
+        return request, logged, extensions, enter(request)
 
-        async def send_and_watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            elif message["type"] == "http.response.body" and status >= 400 and len(error_body) < MAX_ERROR_BODY:
-                error_body.extend(message.get("body", b""))
-            await send(message)
-
-        token = enter(request)
+    def leave(
+        self,
+        entered: tuple[MockRequest, bool, dict[str, Any], Token[MockRequest | None]],
+        scope: Scope,
+        status: int | None,
+        error_code: str | None,
+    ) -> None:
+        request, logged, extensions, token = entered
         try:
-            await self.app(scope, receive, send_and_watch)
+            if logged and request.world is not None:
+                operation_id = (extensions.get(ROUTING) or {}).get("operation_id")
+                at = request.now()
+                request.world.log(scope["method"], scope["path"], operation_id, status or 500, at, error_code)
         finally:
-            if logged and world is not None:
-                routing = extensions.get(ROUTING) or {}
-                world.log(
-                    scope["method"], path, routing.get("operation_id"), status, request.now(), _error_code(error_body)
-                )
             leave(token)
 
 

@@ -4,6 +4,10 @@ Settings are read from the environment, so a variable a test (or a command it ru
 sets and does not restore changes every later test's app: a leaked
 ``AUTHSPEC_MIGRATE_ON_START=false`` once made later apps start on unmigrated databases. The test
 that leaks fails, naming the variables.
+
+Every test runs with response validation on (``AUTHSPEC_VALIDATE_RESPONSES=true``, set here for the
+whole run unless the environment already sets it, and kept by ``tests.helpers.clean_env`` for the
+processes tests start): the mock and a prod service leave it off by default, the tests never do.
 """
 
 from __future__ import annotations
@@ -12,6 +16,10 @@ import os
 from collections.abc import Iterator
 
 import pytest
+
+#: Response validation for the whole run (the fixtures of tests/mock and tests/service also set it on
+#: their apps, through ``contract_tests.targets.response_validation``); an explicit value wins.
+os.environ.setdefault("AUTHSPEC_VALIDATE_RESPONSES", "true")
 
 
 def _settings() -> dict[str, str]:

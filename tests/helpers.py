@@ -60,8 +60,11 @@ def free_port() -> int:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without any ``AUTHSPEC_`` setting, plus ``extra``."""
+    """This process's environment without any ``AUTHSPEC_`` setting but the run's response
+    validation (``tests/conftest.py``: on), plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSPEC_")}
+    if "AUTHSPEC_VALIDATE_RESPONSES" in os.environ:
+        env["AUTHSPEC_VALIDATE_RESPONSES"] = os.environ["AUTHSPEC_VALIDATE_RESPONSES"]
     env.update(extra)
     return env
 

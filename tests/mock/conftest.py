@@ -32,6 +32,7 @@ from authspec.spec import (
     path_servers_root,
 )
 from contract_tests.checks import assert_envelope
+from contract_tests.targets import response_validation
 
 API = "/api/v1"
 _namespaces = itertools.count()
@@ -139,7 +140,8 @@ def checked_client(app: Any, contract: Contract, namespace: str | None = None, *
 
 @pytest.fixture(scope="session")
 def mock_app() -> Any:
-    return create_app(Settings(), spec=load_bundle())
+    # The mock does not validate its responses by default; every test of it does.
+    return create_app(Settings(**response_validation()), spec=load_bundle())
 
 
 @pytest.fixture(scope="session")
@@ -167,7 +169,7 @@ def make_client(contract: Contract) -> Iterator[Callable[..., TestClient]]:
 
     def make(settings: Settings | None = None, **kwargs: Any) -> TestClient:
         kwargs.setdefault("spec", load_bundle())  # not the on-disk bundle cache of the CLI path
-        client = checked_client(create_app(settings or Settings(), **kwargs), contract)
+        client = checked_client(create_app(settings or Settings(**response_validation()), **kwargs), contract)
         client.__enter__()
         opened.append(client)
         return client

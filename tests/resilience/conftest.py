@@ -9,7 +9,6 @@ so a test can SIGKILL one and start another on the same database.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -21,7 +20,7 @@ import pytest
 
 from authspec.keys import Keyring
 from contract_tests.mailbox import SmtpSink
-from tests.helpers import BACKENDS, POSTGRES_URL, ServerProcess, free_port, uvicorn_factory
+from tests.helpers import BACKENDS, POSTGRES_URL, ServerProcess, clean_env, free_port, uvicorn_factory
 
 API = "/api/v1"
 
@@ -76,7 +75,7 @@ async def drop_schema(url: str, schema: str) -> None:
 
 
 def server_env(database: dict[str, str], key_file: Path, smtp_port: int, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSPEC_")}
+    env = clean_env()
     env.update(SERVER_DEFAULTS)
     env.update(database)
     env["AUTHSPEC_JWT_PRIVATE_KEY_FILE"] = str(key_file)

@@ -33,7 +33,7 @@ import httpx
 import pytest
 
 from contract_tests.mailbox import SmtpSink
-from tests.helpers import ServerProcess
+from tests.helpers import ServerProcess, clean_env
 from tests.resilience.conftest import POSTGRES_URL, drop_schema, login
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,7 +103,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[SmtpSink
     assert POSTGRES_URL and NGINX
     folder = tmp_path_factory.mktemp("production")
     schema = f"authspec_p_{uuid.uuid4().hex[:16]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSPEC_")}
+    env = clean_env()
     env.update(example_settings())
     env.update(
         AUTHSPEC_DATABASE_URL=POSTGRES_URL,

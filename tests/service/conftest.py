@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from authspec.clock import MovableClock
 from authspec.mail.memory import MemoryMailer
 from authspec.settings import Settings
+from contract_tests.targets import response_validation
 from tests.helpers import BACKENDS, POSTGRES_URL
 from tests.service.support import START, Api
 
@@ -32,6 +33,7 @@ TEST_DEFAULTS: dict[str, Any] = {
     "code_mailbox_hourly": 10_000,
     "migrate_on_start": True,
     "purge_delay": 3600.0,  # only the housekeeping tests purge while the app runs
+    **response_validation(),  # every answer checked against the contract, whatever AUTHSPEC_ENV says
 }
 
 

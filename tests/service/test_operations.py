@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import signal
 import subprocess
@@ -27,7 +26,7 @@ from authspec.keys import Keyring
 from authspec.settings import Settings
 from authspec.storage.keyfile import KeyfileError
 from authspec.storage.tables import email_codes, sessions
-from tests.helpers import assert_error, free_port
+from tests.helpers import assert_error, clean_env, free_port
 from tests.service.conftest import REDIS_URL
 from tests.service.support import Api, data
 
@@ -245,7 +244,7 @@ def test_a_revocation_through_one_instance_is_refused_by_another_at_once(make_ap
 
 def _serve(tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSPEC_")}
+    env = clean_env()
     env["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen(
         [sys.executable, "-m", "authspec.cli", "serve", "--port", str(port), "--log-level", "warning"],
