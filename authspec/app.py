@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,18 @@ BearerVerifier = Callable[[str, Any], Awaitable[dict[str, Any]]]
 #: raise ``Unauthorized`` (``invalid_client``) to refuse it.
 BasicVerifier = Callable[[str | None, Any], Awaitable[dict[str, Any]]]
 Lifespan = Callable[[Any], Any]
+
+
+class _OneBodyPerContentType(logging.Filter):
+    """Drops Connexion's warning about an operation with several request content types (introspection
+    takes RFC 7662's form and JSON): it is logged on every such request, and each content type is
+    validated against its own schema anyway."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("this operation accepts multiple content types")
+
+
+logging.getLogger("connexion.operations.openapi3").addFilter(_OneBodyPerContentType())
 
 
 @dataclass(frozen=True)
