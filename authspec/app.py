@@ -59,7 +59,10 @@ class _OneBodyPerContentType(logging.Filter):
         return not str(record.msg).startswith("this operation accepts multiple content types")
 
 
-logging.getLogger("connexion.operations.openapi3").addFilter(_OneBodyPerContentType())
+def _quiet_connexion_body_warning() -> None:
+    logger = logging.getLogger("connexion.operations.openapi3")
+    if not any(isinstance(f, _OneBodyPerContentType) for f in logger.filters):
+        logger.addFilter(_OneBodyPerContentType())
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,7 @@ def create_app(
     spec = spec if spec is not None else load_bundle(API_SPEC)
     clock = clock or SystemClock()
     require_handlers(spec, handlers, planned)
+    _quiet_connexion_body_warning()
     for extra in (extra_apis or {}).values():
         require_handlers(extra.spec, extra.handlers)
     main_spec, root_spec = split_root_paths(spec)

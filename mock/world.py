@@ -135,7 +135,7 @@ class MemoryRepository:
         self, user_id: str, now: datetime, reason: str, *, except_session_id: str | None = None
     ) -> list[str]:
         ended = []
-        for session in list(self.sessions.values()):
+        for session in sorted(self.sessions.values(), key=lambda s: s.id):  # id order, as the SQL store
             if session.user_id != user_id or session.id == except_session_id or not session.active_at(now):
                 continue
             if await self.revoke_session(session.id, now, reason):

@@ -233,9 +233,10 @@ def test_the_purge_command_with_an_unreachable_database(
 async def indexes(db: Database) -> dict[str, dict[str, list[str]]]:
     def read(conn: Connection) -> dict[str, dict[str, list[str]]]:
         inspector = inspect(conn)
+        tables = [*PURGE_INDEXES, *(["revocations"] if inspector.has_table("revocations") else [])]
         return {
             table: {str(ix["name"]): [str(c) for c in ix["column_names"]] for ix in inspector.get_indexes(table)}
-            for table in PURGE_INDEXES
+            for table in tables
         }
 
     async with db.read() as conn:
@@ -256,10 +257,28 @@ async def test_migration_0002_adds_the_purge_indexes_and_downgrades_cleanly(data
     found = await indexes(database)
     assert found["sessions"] == {"ix_sessions_user_id_revoked_at": ["user_id", "revoked_at"]}
     assert found["email_codes"] == found["registration_tokens"] == found["rate_limits"] == {}
-    assert await upgrade(database) == "0002"
+    assert await upgrade(database, "0002") == "0002"
     found = await indexes(database)
     for table, wanted in PURGE_INDEXES.items():
         assert wanted.items() <= found[table].items(), (table, found[table])
+
+
+@pytest.mark.anyio
+async def test_migration_0003_adds_the_revocation_feed_and_downgrades_cleanly(database: Database) -> None:
+    def downgrade(conn: Connection) -> None:
+        command.downgrade(alembic_config(conn), "0002")
+
+    feed_indexes = {
+        "ix_revocations_ended_at": ["ended_at"],
+        "ix_revocations_session_expires_at": ["session_expires_at"],
+    }
+    assert (await indexes(database))["revocations"] == feed_indexes
+    async with database.write() as conn:
+        await conn.run_sync(downgrade)
+    assert await current_revision(database) == "0002"
+    assert "revocations" not in await indexes(database)
+    assert await upgrade(database) == "0003"
+    assert (await indexes(database))["revocations"] == feed_indexes
 
 
 # -- the service -------------------------------------------------------------------------------------------
