@@ -50,7 +50,8 @@ async def database(target: Target) -> AsyncIterator[Database]:
 
 async def seed(db: Database, now: datetime) -> dict[str, set[str]]:
     """33 rows that ended or expired before ``now`` — 7 sessions (4 past their lifetime, 3 revoked)
-    with 2 refresh tokens each, 5 codes, 3 registration tokens, 4 rate-limit windows — and live ones:
+    with 2 refresh tokens each, 5 codes, 3 registration tokens, 4 rate-limit windows — plus the 3
+    revoked sessions' revocation-feed entries (gone once ACCESS_TTL passed), and live ones:
     2 sessions with 2 tokens each, 1 code, 1 registration token, 1 window. Returns the live keys."""
     repo = SqlRepository(db)
     owner = user(f"owner-{uuid.uuid4().hex[:8]}@example.com")
@@ -180,7 +181,8 @@ def test_the_purge_command_runs_it_once(
 
     asyncio.run(seeded())
     assert main(["purge"]) == 0
-    assert capsys.readouterr().out == "authspec purge: deleted 33 expired row(s) in 13 batch(es)\n"
+    # 33 rows, and the 3 feed entries of the revoked sessions (their exp passed an hour ago).
+    assert capsys.readouterr().out == "authspec purge: deleted 36 expired row(s) in 14 batch(es)\n"
     assert main(["purge"]) == 0
     assert capsys.readouterr().out == "authspec purge: deleted 0 expired row(s) in 0 batch(es)\n"
 
