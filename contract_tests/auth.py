@@ -6,6 +6,11 @@ cooldown stands in the way and each run's users are its own. A target without a 
 URL given only ``AUTHSPEC_CONTRACT_TOKEN`` / ``AUTHSPEC_CONTRACT_REFRESH_TOKEN``) uses those tokens,
 refreshing when the access token is refused.
 
+Operations behind ``resourceServerAuth`` (introspection and the revocation feed) get HTTP Basic
+credentials of a resource server instead (``ResourceServerAuth``): the in-process service is
+configured with the suite's client (``CONTRACT_CLIENT``), the mock accepts its documented
+development client, and a live target takes ``AUTHSPEC_CONTRACT_INTROSPECTION_CLIENT=id:secret``.
+
 Operations end sessions (logout, revoke-token, revokeSession, refresh-token reuse), and the
 provider's own session is among the ones they may end. The provider is wrapped in Schemathesis'
 caching provider with ``retry_on=[401]``: a call refused with 401 logs in again and is replayed
@@ -15,6 +20,8 @@ next call already carries a live token instead of failing first.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import os
 import uuid
@@ -35,6 +42,23 @@ if TYPE_CHECKING:
 API = "/api/v1"
 #: A login is not cached longer than this (access tokens live an hour by default).
 REFRESH_INTERVAL = 600
+#: The resource server the in-process service is configured with (``contract_client_setting``).
+CONTRACT_CLIENT = ("contract-suite", "contract-suite-secret")
+#: The mock's documented development client (``authspec.resource_clients``).
+DEV_CLIENT = ("dev-resource-server", "dev-secret")
+
+
+def contract_client_setting(client: tuple[str, str] = CONTRACT_CLIENT) -> str:
+    """``AUTHSPEC_INTROSPECTION_CLIENTS`` naming ``client``."""
+    return f"{client[0]}:{hashlib.sha256(client[1].encode()).hexdigest()}"
+
+
+def resource_client_from_env() -> tuple[str, str] | None:
+    value = os.environ.get("AUTHSPEC_CONTRACT_INTROSPECTION_CLIENT")
+    if not value or ":" not in value:
+        return None
+    client_id, _, secret = value.partition(":")
+    return client_id, secret
 
 
 class LoginFailed(RuntimeError):
@@ -148,17 +172,46 @@ class SessionAuth:
         case.headers = headers
 
 
-def _secured(ctx: Any) -> bool:
+def _schemes(ctx: Any) -> set[str]:
     raw = ctx.operation.definition.raw
-    return bool(raw.get("security")) if isinstance(raw, dict) else False
+    security = raw.get("security") if isinstance(raw, dict) else None
+    return {name for requirement in security or [] for name in requirement}
+
+
+def _secured(ctx: Any) -> bool:
+    return "bearerAuth" in _schemes(ctx)
+
+
+def _resource_server(ctx: Any) -> bool:
+    return "resourceServerAuth" in _schemes(ctx)
+
+
+class ResourceServerAuth:
+    """HTTP Basic of a resource server, for the operations behind ``resourceServerAuth``."""
+
+    def __init__(self, client: tuple[str, str]) -> None:
+        self.value = "Basic " + base64.b64encode(f"{client[0]}:{client[1]}".encode()).decode()
+
+    def get(self, case: Case[Any], ctx: AuthContext) -> str:
+        return self.value
+
+    def set(self, case: Case[Any], data: str, ctx: AuthContext) -> None:
+        headers = case.headers if case.headers is not None else {}
+        for name in [name for name in headers if name.lower() == "authorization"]:
+            del headers[name]
+        headers["Authorization"] = data
+        case.headers = headers
 
 
 class ProviderHandle:
     """The cached provider as installed on a schema (only for operations that declare security),
     and the hook that drops its login."""
 
-    def __init__(self, provider: SessionAuth) -> None:
+    def __init__(self, provider: SessionAuth, resource_client: tuple[str, str] = CONTRACT_CLIENT) -> None:
         self.provider = provider
+        self.resource_server: SelectiveAuthProvider[str] = SelectiveAuthProvider(
+            ResourceServerAuth(resource_client), FilterSet().with_include(_resource_server)
+        )
         self.cached: CachingAuthProvider[str] = CachingAuthProvider(
             provider, refresh_interval=REFRESH_INTERVAL, retry_on=[401]
         )

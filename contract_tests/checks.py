@@ -222,6 +222,21 @@ def no_secret_echo(ctx: CheckContext, response: Response, case: Case[Any]) -> bo
     return None
 
 
+# --- long-polls -------------------------------------------------------------------------------
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Case[Any], **kwargs: Any) -> None:
+    """A valid ``wait`` of the revocation feed becomes 0, so a generated long-poll does not hold the
+    suite for up to 30 s per call (``tests/service/test_revocations.py`` covers the waiting); invalid
+    values stay, to be refused."""
+    if operation_id(case) != "listRevocations" or not isinstance(case.query, dict):
+        return
+    wait = case.query.get("wait")
+    if isinstance(wait, int | str) and not isinstance(wait, bool) and str(wait).isdigit() and int(wait) <= 30:
+        case.query["wait"] = 0
+
+
 # --- headers ----------------------------------------------------------------------------------
 
 
@@ -231,8 +246,11 @@ def declared_auth_headers(ctx: CheckContext, response: Response, case: Case[Any]
         value = header(response, "WWW-Authenticate")
         raw = case.operation.definition.raw
         if isinstance(raw, dict) and raw.get("security"):
+            # The challenge names the operation's scheme: Bearer, or Basic for a resource server's.
+            schemes = {name for requirement in raw["security"] for name in requirement}
+            wanted = "basic" if "resourceServerAuth" in schemes else "bearer"
             assert value is not None, "a 401 without WWW-Authenticate"
-            assert value.split(" ")[0].lower() == "bearer", f"WWW-Authenticate is {value!r}, not the Bearer scheme"
+            assert value.split(" ")[0].lower() == wanted, f"WWW-Authenticate is {value!r}, not the {wanted} scheme"
         else:
             assert value is None, f"a 401 of an operation without bearer security has WWW-Authenticate: {value!r}"
     if response.status_code == 429:

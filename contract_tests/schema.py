@@ -97,4 +97,5 @@ def load_schema(target: Target, profile: Profile, *, stateful: bool = False) -> 
     if target.app is not None:
         schema.app = target.app
     schema.auth.providers.append(target.auth.installed)
+    schema.auth.providers.append(target.auth.resource_server)
     return schema

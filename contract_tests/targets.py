@@ -28,7 +28,16 @@ from typing import Any
 
 import requests
 
-from .auth import Identity, ProviderHandle, SessionAuth, static_identity_from_env
+from .auth import (
+    CONTRACT_CLIENT,
+    DEV_CLIENT,
+    Identity,
+    ProviderHandle,
+    SessionAuth,
+    contract_client_setting,
+    resource_client_from_env,
+    static_identity_from_env,
+)
 from .http import Http
 from .mailbox import Mailbox, MemoryMailbox, OutboxMailbox, SmtpSink
 from .tracker import Tracker
@@ -88,11 +97,15 @@ class Target:
     static: Identity | None = None
     #: Whether an account can be sent a new code right after its last one (no resend cooldown).
     relogin: bool = False
+    #: The resource server's HTTP Basic credentials (introspection and the revocation feed).
+    resource_client: tuple[str, str] = CONTRACT_CLIENT
     closers: list[Callable[[], None]] = field(default_factory=list)
     auth: ProviderHandle = field(init=False)
 
     def __post_init__(self) -> None:
-        self.auth = ProviderHandle(SessionAuth(self.http, self.mailbox, self.tracker, self.static))
+        self.auth = ProviderHandle(
+            SessionAuth(self.http, self.mailbox, self.tracker, self.static), self.resource_client
+        )
         REGISTRY[self.origin] = self
 
     @property
@@ -125,6 +138,7 @@ def real_target(workdir: Path | None = None, *, name: str = "real", **overrides:
         "jwt_private_key_file": workdir / "keys.pem",
         "mail_backend": "memory",
         "migrate_on_start": True,
+        "introspection_clients": contract_client_setting(),
         **GENEROUS_LIMITS,
         **response_validation(),
     }
@@ -174,7 +188,9 @@ def mock_target(app: Any | None = None, *, name: str = "mock", **overrides: Any)
     origin = in_process_origin(name)
     http = Http.in_process(app, origin)
     relogin = app.authspec.settings.code_resend_after == 0
-    return Target(name, http, OutboxMailbox(http), app, origin, is_mock=True, relogin=relogin)
+    return Target(
+        name, http, OutboxMailbox(http), app, origin, is_mock=True, relogin=relogin, resource_client=DEV_CLIENT
+    )
 
 
 def split_url(url: str) -> str:
@@ -204,13 +220,17 @@ def live_target(url: str, *, smtp_sink: str | None = None, static: Identity | No
         # A world of the run's own on a shared mock: other users of it are not disturbed.
         headers = {"X-Mock-Namespace": f"contract-{uuid.uuid4().hex[:12]}"}
         http = Http.remote(origin, headers)
-        return Target("live", http, OutboxMailbox(http), None, origin, is_mock=True, headers=headers)
+        client = resource_client_from_env() or DEV_CLIENT
+        return Target(
+            "live", http, OutboxMailbox(http), None, origin, is_mock=True, headers=headers, resource_client=client
+        )
     http = Http.remote(origin)
+    client = resource_client_from_env() or CONTRACT_CLIENT
     if smtp_sink:
         sink = SmtpSink(*parse_hostport(smtp_sink)).start()
-        return Target("live", http, sink, None, origin, is_mock=False, closers=[sink.stop])
+        return Target("live", http, sink, None, origin, is_mock=False, closers=[sink.stop], resource_client=client)
     if static is not None:
-        return Target("live", http, None, None, origin, is_mock=False, static=static)
+        return Target("live", http, None, None, origin, is_mock=False, static=static, resource_client=client)
     raise TargetUnusable(
         f"{origin} is a real service: the suite cannot read its login codes. Give an SMTP sink the service "
         "sends to (AUTHSPEC_CONTRACT_SMTP_SINK=HOST:PORT, `authspec contract --smtp-sink`), or tokens "

@@ -272,6 +272,8 @@ class _AsyncConn(Conn):
     """``Conn`` over an ``AsyncConnection``; with ``reconnect``, the first statement survives a dead
     pooled connection once."""
 
+    dialect_name = "postgresql"
+
     def __init__(
         self, connection: AsyncConnection, reconnect: Callable[[], Awaitable[AsyncConnection]] | None = None
     ) -> None:

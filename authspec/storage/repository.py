@@ -25,9 +25,11 @@ from authspec.services.ports import (
     ExchangeOutcome,
     RefreshToken,
     RegistrationToken,
+    Revocation,
     Session,
     User,
 )
+from authspec.storage import revocations
 from authspec.storage.engine import Database
 from authspec.storage.purge import purge
 from authspec.storage.sqlite import Conn
@@ -111,7 +113,8 @@ def _refresh_of(row: Row[Any]) -> RefreshToken:
 
 async def _end_session(conn: Conn, session_id: str, now: datetime, reason: str) -> bool:
     """In the caller's write transaction: end one session (compare-and-set on ``revoked_at``) and
-    revoke its refresh tokens; True when this call ended it."""
+    revoke its refresh tokens; True when this call ended it, which also adds its revocation-feed
+    entry (``authspec.storage.revocations``)."""
     ended = await conn.execute(
         update(sessions)
         .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
@@ -122,7 +125,9 @@ async def _end_session(conn: Conn, session_id: str, now: datetime, reason: str) 
         .where(refresh_tokens.c.session_id == session_id, refresh_tokens.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    return ended.rowcount == 1
+    ended_here = ended.rowcount == 1
+    await revocations.record_revocations(conn, [session_id] if ended_here else [], now)
+    return ended_here
 
 
 def upsert(db: Database, table: Any) -> Any:
@@ -332,6 +337,7 @@ class SqlRepository:
                 .where(refresh_tokens.c.session_id.in_(ids), refresh_tokens.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
+            await revocations.record_revocations(conn, ids, now)
         return ids
 
     async def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
@@ -388,6 +394,15 @@ class SqlRepository:
                     return Exchange(ExchangeOutcome.GRACE, session, parent, _refresh(child))
             await _end_session(conn, session.id, now, "refresh_token_reused")
             return Exchange(ExchangeOutcome.REUSED, session, parent)
+
+    # -- the revocation feed --------------------------------------------------------------------------
+    async def list_revocations(self, after: int, limit: int) -> list[Revocation]:
+        async with self.db.read() as conn:
+            return await revocations.list_revocations(conn, after, limit)
+
+    async def latest_revocation_id(self) -> int:
+        async with self.db.read() as conn:
+            return await revocations.latest_revocation_id(conn)
 
     # -- operations -------------------------------------------------------------------------------------
     async def ping(self) -> None:

@@ -38,7 +38,10 @@ def _busy(exc: OperationalError) -> bool:
 
 class Conn:
     """What ``Database.read()`` and ``write()`` yield: ``await conn.execute(stmt)`` as on an
-    ``AsyncConnection``, and ``run_sync(fn, *args)`` calling ``fn(sync_connection, *args)``."""
+    ``AsyncConnection``, and ``run_sync(fn, *args)`` calling ``fn(sync_connection, *args)``.
+    ``dialect_name`` is ``sqlite`` or ``postgresql``."""
+
+    dialect_name = "sqlite"
 
     async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
         raise NotImplementedError

@@ -50,7 +50,8 @@ async def database(target: Target) -> AsyncIterator[Database]:
 
 async def seed(db: Database, now: datetime) -> dict[str, set[str]]:
     """33 rows that ended or expired before ``now`` — 7 sessions (4 past their lifetime, 3 revoked)
-    with 2 refresh tokens each, 5 codes, 3 registration tokens, 4 rate-limit windows — and live ones:
+    with 2 refresh tokens each, 5 codes, 3 registration tokens, 4 rate-limit windows — plus the 3
+    revoked sessions' revocation-feed entries (gone once ACCESS_TTL passed), and live ones:
     2 sessions with 2 tokens each, 1 code, 1 registration token, 1 window. Returns the live keys."""
     repo = SqlRepository(db)
     owner = user(f"owner-{uuid.uuid4().hex[:8]}@example.com")
@@ -180,7 +181,8 @@ def test_the_purge_command_runs_it_once(
 
     asyncio.run(seeded())
     assert main(["purge"]) == 0
-    assert capsys.readouterr().out == "authspec purge: deleted 33 expired row(s) in 13 batch(es)\n"
+    # 33 rows, and the 3 feed entries of the revoked sessions (their exp passed an hour ago).
+    assert capsys.readouterr().out == "authspec purge: deleted 36 expired row(s) in 14 batch(es)\n"
     assert main(["purge"]) == 0
     assert capsys.readouterr().out == "authspec purge: deleted 0 expired row(s) in 0 batch(es)\n"
 
@@ -233,9 +235,10 @@ def test_the_purge_command_with_an_unreachable_database(
 async def indexes(db: Database) -> dict[str, dict[str, list[str]]]:
     def read(conn: Connection) -> dict[str, dict[str, list[str]]]:
         inspector = inspect(conn)
+        tables = [*PURGE_INDEXES, *(["revocations"] if inspector.has_table("revocations") else [])]
         return {
             table: {str(ix["name"]): [str(c) for c in ix["column_names"]] for ix in inspector.get_indexes(table)}
-            for table in PURGE_INDEXES
+            for table in tables
         }
 
     async with db.read() as conn:
@@ -256,10 +259,28 @@ async def test_migration_0002_adds_the_purge_indexes_and_downgrades_cleanly(data
     found = await indexes(database)
     assert found["sessions"] == {"ix_sessions_user_id_revoked_at": ["user_id", "revoked_at"]}
     assert found["email_codes"] == found["registration_tokens"] == found["rate_limits"] == {}
-    assert await upgrade(database) == "0002"
+    assert await upgrade(database, "0002") == "0002"
     found = await indexes(database)
     for table, wanted in PURGE_INDEXES.items():
         assert wanted.items() <= found[table].items(), (table, found[table])
+
+
+@pytest.mark.anyio
+async def test_migration_0003_adds_the_revocation_feed_and_downgrades_cleanly(database: Database) -> None:
+    def downgrade(conn: Connection) -> None:
+        command.downgrade(alembic_config(conn), "0002")
+
+    feed_indexes = {
+        "ix_revocations_ended_at": ["ended_at"],
+        "ix_revocations_session_expires_at": ["session_expires_at"],
+    }
+    assert (await indexes(database))["revocations"] == feed_indexes
+    async with database.write() as conn:
+        await conn.run_sync(downgrade)
+    assert await current_revision(database) == "0002"
+    assert "revocations" not in await indexes(database)
+    assert await upgrade(database) == "0003"
+    assert (await indexes(database))["revocations"] == feed_indexes
 
 
 # -- the service -------------------------------------------------------------------------------------------

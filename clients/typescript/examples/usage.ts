@@ -34,7 +34,7 @@ export function describe(error: unknown): string {
       return "wrong code";
     case "validation_failed": case "malformed_request": case "authentication_required": case "invalid_token":
     case "token_expired": case "session_ended": case "invalid_registration_token": case "invalid_refresh_token":
-    case "refresh_token_reused": case "forbidden": case "not_found": case "session_not_found":
+    case "refresh_token_reused": case "invalid_client": case "forbidden": case "not_found": case "session_not_found":
     case "refresh_token_not_found": case "method_not_allowed": case "already_registered":
     case "session_already_revoked": case "refresh_token_already_revoked": case "payload_too_large":
     case "unsupported_media_type": case "internal_error": case "not_implemented": case "service_unavailable":

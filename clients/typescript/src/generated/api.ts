@@ -185,6 +185,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Introspect an access token (for resource servers)
+         * @description **Production warning:** this operation changes data or has side effects. With the Production
+         *     server selected in Swagger UI it acts on real production data; use the Development (mock)
+         *     server to try it. (It changes nothing: it only reads the token's session.)
+         *
+         *     RFC 7662 in substance, for the team's own APIs (resource servers), authenticated with HTTP
+         *     Basic as a configured client (`resourceServerAuth`). The token travels in the body, as the
+         *     RFC's form (`token=...&token_type_hint=...`) or as JSON (`{"token": ..., "tokenTypeHint": ...}`);
+         *     the hint is optional and ignored when unknown.
+         *
+         *     An access token that is validly signed, unexpired, of this issuer and audience, and whose
+         *     session is still active answers `active: true` with its claims. Anything else answers
+         *     `{"active": false}` and nothing more: a bad signature, an expired token, a refresh token or any
+         *     other string, and every token of a session that has ended (logout of any scope, revoke-token,
+         *     session revocation, refresh-token reuse detection, idle timeout, absolute expiry) — from the
+         *     moment it ended, on every instance sharing the store. It costs the signature check and one
+         *     indexed read of the session.
+         */
+        post: operations["introspectToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/revocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The feed of ended sessions (for resource servers)
+         * @description The sessions that ended by logout (every scope), revoke-token, session revocation or
+         *     refresh-token reuse detection, in the order they ended, after the cursor `after`. A resource
+         *     server that verifies access tokens locally keeps a deny-list of their `sid`s from this feed:
+         *     a listed session's access tokens must be refused until the entry's `exp`, the latest `exp`
+         *     any of its access tokens can carry (epoch seconds).
+         *
+         *     Retention: an entry is kept at least until its `exp` and may be dropped after it (the purge
+         *     deletes older ones), so a reader that was away longer than the access-token lifetime
+         *     (`AUTHSPEC_ACCESS_TTL`) misses nothing it still needs. Sessions that end by absolute expiry
+         *     have no entry (no access token outlives its session's absolute expiry); neither do idle ones
+         *     while `AUTHSPEC_SESSION_IDLE_TTL` is at least `AUTHSPEC_ACCESS_TTL` (their tokens expire
+         *     first). Introspection answers both.
+         *
+         *     Order and cursor: entries come in the order of the cursor, which is the order they were
+         *     committed in, on every instance sharing the store; `cursor` is opaque (pass it back as
+         *     `after`). Without `after`, the feed starts at the oldest entry kept; a cursor newer than the
+         *     newest entry (the store was reset) is answered as if absent. `hasMore` says that more
+         *     entries follow at once (ask again with the new cursor).
+         *
+         *     Long-polling: with `wait` (seconds), when nothing follows the cursor the answer is held until
+         *     an entry arrives — on any instance sharing the store, within about a second — or `wait`
+         *     seconds pass (then `revocations` is empty and `cursor` unchanged).
+         */
+        get: operations["listRevocations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/logout": {
         parameters: {
             query?: never;
@@ -372,6 +448,8 @@ export interface components {
          *     - `invalid_registration_token` (401): unknown, expired or used registration token.
          *     - `invalid_refresh_token` (401): unknown, expired or revoked refresh token.
          *     - `refresh_token_reused` (401): a rotated refresh token was presented again; the session is revoked.
+         *     - `invalid_client` (401): a resource server's HTTP Basic credentials are missing, unknown or wrong
+         *       (introspection and the revocation feed); nothing about any token is said.
          *     - `forbidden` (403): the resource belongs to another user.
          *     - `not_found` (404): no such route.
          *     - `session_not_found` (404): no session with that id among the caller's sessions.
@@ -385,7 +463,7 @@ export interface components {
          *     - `internal_error` (500), `not_implemented` (501), `service_unavailable` (503).
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "malformed_request" | "authentication_required" | "invalid_token" | "token_expired" | "session_ended" | "invalid_code" | "invalid_registration_token" | "invalid_refresh_token" | "refresh_token_reused" | "forbidden" | "not_found" | "session_not_found" | "refresh_token_not_found" | "method_not_allowed" | "already_registered" | "session_already_revoked" | "refresh_token_already_revoked" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "too_many_attempts" | "internal_error" | "not_implemented" | "service_unavailable";
+        ErrorCode: "validation_failed" | "malformed_request" | "authentication_required" | "invalid_token" | "token_expired" | "session_ended" | "invalid_code" | "invalid_registration_token" | "invalid_refresh_token" | "refresh_token_reused" | "invalid_client" | "forbidden" | "not_found" | "session_not_found" | "refresh_token_not_found" | "method_not_allowed" | "already_registered" | "session_already_revoked" | "refresh_token_already_revoked" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "too_many_attempts" | "internal_error" | "not_implemented" | "service_unavailable";
         /**
          * @description The envelope of every error. `errors[0]` is the generic message of the status
          *     (for example "Validation failed"); the entries after it give details, one per problem.
@@ -409,6 +487,43 @@ export interface components {
         };
         HealthEnvelope: components["schemas"]["SuccessEnvelope"] & {
             data: components["schemas"]["Health"];
+        };
+        /**
+         * @description The token to introspect, as the resource server received it.
+         * @example eyJhbGciOiJFZERTQSIsImtpZCI6ImRldi0xIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiIwYjVlIn0.c2lnbmF0dXJl
+         */
+        IntrospectedToken: string;
+        /**
+         * @description RFC 7662's answer. `active: false` comes alone; `active: true` with the access token's claims
+         *     (`exp` and `iat` in epoch seconds).
+         */
+        Introspection: {
+            active: boolean;
+            /** @description The user id. */
+            sub?: string;
+            /** @description The session id (the key of the revocation feed). */
+            sid?: string;
+            /** @description Expiry, epoch seconds. */
+            exp?: number;
+            /** @description Issue time, epoch seconds. */
+            iat?: number;
+            jti?: string;
+            iss?: string;
+            aud?: string;
+            /** @enum {string} */
+            tokenType?: "access_token";
+        };
+        IntrospectionEnvelope: components["schemas"]["SuccessEnvelope"] & {
+            data: components["schemas"]["Introspection"];
+        };
+        /** @description RFC 7662's form parameters. */
+        IntrospectionForm: {
+            token: components["schemas"]["IntrospectedToken"];
+            token_type_hint?: components["schemas"]["TokenTypeHint"];
+        };
+        IntrospectionRequest: {
+            token: components["schemas"]["IntrospectedToken"];
+            tokenTypeHint?: components["schemas"]["TokenTypeHint"];
         };
         Jwk: {
             /** @enum {string} */
@@ -483,6 +598,32 @@ export interface components {
         };
         RequestCodeBody: {
             email: components["schemas"]["Email"];
+        };
+        Revocation: {
+            /**
+             * @description The session that ended; refuse its access tokens.
+             * @example 7d9f2c1e-3b4a-4e5f-8a6b-1c2d3e4f5a6b
+             */
+            sid: string;
+            endedAt: components["schemas"]["Timestamp"];
+            /**
+             * @description The latest `exp` any access token of the session can carry (epoch seconds); after it the entry is useless.
+             * @example 1768476598
+             */
+            exp: number;
+        };
+        RevocationFeed: {
+            revocations: components["schemas"]["Revocation"][];
+            /**
+             * @description Opaque; pass it as `after` next time.
+             * @example 42
+             */
+            cursor: string;
+            /** @description More entries follow at once. */
+            hasMore: boolean;
+        };
+        RevocationFeedEnvelope: components["schemas"]["SuccessEnvelope"] & {
+            data: components["schemas"]["RevocationFeed"];
         };
         RevokeTokenBody: {
             refreshToken: components["schemas"]["OpaqueToken"];
@@ -573,6 +714,11 @@ export interface components {
         TokenPairEnvelope: components["schemas"]["SuccessEnvelope"] & {
             data: components["schemas"]["TokenPair"];
         };
+        /**
+         * @description What the caller thinks the token is (`access_token`, `refresh_token`); ignored when unknown.
+         * @example access_token
+         */
+        TokenTypeHint: string;
         User: {
             /**
              * Format: uuid
@@ -1073,6 +1219,157 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JwkSet"];
+                };
+            };
+        };
+    };
+    introspectToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "eyJhbGciOiJFZERTQSIsImtpZCI6ImRldi0xIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiIwYjVlIn0.c2lnbmF0dXJl",
+                 *       "token_type_hint": "access_token"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": components["schemas"]["IntrospectionForm"];
+                /**
+                 * @example {
+                 *       "token": "eyJhbGciOiJFZERTQSIsImtpZCI6ImRldi0xIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiIwYjVlIn0.c2lnbmF0dXJl",
+                 *       "tokenTypeHint": "access_token"
+                 *     }
+                 */
+                "application/json": components["schemas"]["IntrospectionRequest"];
+            };
+        };
+        responses: {
+            /** @description Whether the token is active and, when it is, its claims. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntrospectionEnvelope"];
+                };
+            };
+            /** @description The request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description The resource server's HTTP Basic credentials are missing, unknown or wrong. The answer is the
+             *     same whatever token the request carried: it says nothing about any token.
+             */
+            401: {
+                headers: {
+                    /**
+                     * @description The authentication scheme to use: `Basic realm="authspec"`.
+                     * @example Basic realm="authspec"
+                     */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description Errors any operation can answer: 405 wrong method, 413 body too large, 415 wrong content
+             *     type, 500 unexpected error (the cause is logged, never returned), 501 not implemented yet,
+             *     503 temporarily unavailable.
+             */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listRevocations: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The `cursor` of the previous answer; absent, the feed starts at its oldest entry.
+                 * @example 42
+                 */
+                after?: string;
+                /**
+                 * @description Hold the answer up to this many seconds while nothing follows the cursor (long-poll).
+                 * @example 25
+                 */
+                wait?: number;
+                /**
+                 * @description At most this many entries.
+                 * @example 500
+                 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entries after the cursor, oldest first, and the cursor to pass next time. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevocationFeedEnvelope"];
+                };
+            };
+            /** @description The request does not match the contract. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description The resource server's HTTP Basic credentials are missing, unknown or wrong. The answer is the
+             *     same whatever token the request carried: it says nothing about any token.
+             */
+            401: {
+                headers: {
+                    /**
+                     * @description The authentication scheme to use: `Basic realm="authspec"`.
+                     * @example Basic realm="authspec"
+                     */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /**
+             * @description Errors any operation can answer: 405 wrong method, 413 body too large, 415 wrong content
+             *     type, 500 unexpected error (the cause is logged, never returned), 501 not implemented yet,
+             *     503 temporarily unavailable.
+             */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
