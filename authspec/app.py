@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
-from connexion.security import BearerSecurityHandler
+from connexion.security import BasicSecurityHandler, BearerSecurityHandler
 from connexion.utils import inspect_function_arguments
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -43,7 +44,22 @@ from authspec.validation import one_line_validator_map
 
 #: ``async (token, request) -> token_info``; raise ``Unauthorized`` to refuse the token.
 BearerVerifier = Callable[[str, Any], Awaitable[dict[str, Any]]]
+#: ``async (authorization header or None, request) -> token_info`` of a resource server (HTTP Basic);
+#: raise ``Unauthorized`` (``invalid_client``) to refuse it.
+BasicVerifier = Callable[[str | None, Any], Awaitable[dict[str, Any]]]
 Lifespan = Callable[[Any], Any]
+
+
+class _OneBodyPerContentType(logging.Filter):
+    """Drops Connexion's warning about an operation with several request content types (introspection
+    takes RFC 7662's form and JSON): it is logged on every such request, and each content type is
+    validated against its own schema anyway."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("this operation accepts multiple content types")
+
+
+logging.getLogger("connexion.operations.openapi3").addFilter(_OneBodyPerContentType())
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,11 @@ async def refuse_all_tokens(token: str, request: Any) -> dict[str, Any]:  # noqa
     raise Unauthorized("The access token is not valid", code="invalid_token")
 
 
+async def refuse_all_clients(authorization: str | None, request: Any) -> dict[str, Any]:  # noqa: ARG001
+    """The Basic verifier of an app with no resource server configured: every caller is refused."""
+    raise Unauthorized("The client credentials are missing or not valid", code="invalid_client")
+
+
 @functools.cache
 def _accepts_kwarg(func: Callable[..., Any], keyword: str) -> bool:
     arguments, has_kwargs = inspect_function_arguments(func)
@@ -91,6 +112,23 @@ def _bearer_handler(verify: BearerVerifier, fast: bool = True) -> type[BearerSec
         _AppBearer._accepts_kwarg = staticmethod(_accepts_kwarg)
 
     return _AppBearer
+
+
+def _basic_handler(verify: BasicVerifier) -> type[BasicSecurityHandler]:
+    class _AppBasic(BasicSecurityHandler):  # type: ignore[misc]
+        # As for bearer: the app's own verifier instead of x-basicInfoFunc. And the verifier gets the
+        # raw header, so that a missing, non-Basic or malformed one is refused by it (401
+        # invalid_client, Basic challenge) rather than by Connexion (a Bearer challenge).
+        def _resolve_func(self, security_scheme: Mapping[str, Any]) -> BasicVerifier:
+            return verify
+
+        def _get_verify_func(self, func: BasicVerifier) -> Callable[[Any], Awaitable[dict[str, Any]]]:
+            async def wrapper(request: Any) -> dict[str, Any]:
+                return await func(request.headers.get("Authorization"), request)
+
+            return wrapper
+
+    return _AppBasic
 
 
 def service_cors(settings: Settings) -> CorsPolicy | None:
@@ -120,6 +158,7 @@ def create_app(
     spec: Spec | None = None,
     lifespan: Lifespan | None = None,
     bearer: BearerVerifier | None = None,
+    basic: BasicVerifier | None = None,
     fallback: Fallback | None = None,
     extra_apis: Mapping[str, ExtraApi] | None = None,
     clock: Clock | None = None,
@@ -139,9 +178,11 @@ def create_app(
     (``/__mock``) to a further document. ``cors`` says which browser origins may call the app
     (none when omitted; ``service_cors`` gives the real service's). ``servers`` gives the served
     document's ``servers`` from the origin that asked (default: the service's, ``authspec.servers``).
-    ``lifespan`` yields the state handlers read from
-    ``connexion.request.state``. ``fast=False`` builds stock Connexion (the benchmarks' baseline);
-    the default removes its per-request rework (``authspec.fastpath``) with the same behaviour.
+    ``bearer`` checks access tokens, ``basic`` the resource servers' HTTP Basic credentials
+    (introspection and the revocation feed; default: every caller refused). ``lifespan`` yields
+    the state handlers read from ``connexion.request.state``. ``fast=False`` builds stock
+    Connexion (the benchmarks' baseline); the default removes its per-request rework
+    (``authspec.fastpath``) with the same behaviour.
     """
     settings = settings or Settings()
     spec = spec if spec is not None else load_bundle(API_SPEC)
@@ -151,7 +192,10 @@ def create_app(
         require_handlers(extra.spec, extra.handlers)
     main_spec, root_spec = split_root_paths(spec)
     api_base = base_path(spec)
-    security_map = {"bearer": _bearer_handler(bearer or refuse_all_tokens, fast)}
+    security_map = {
+        "bearer": _bearer_handler(bearer or refuse_all_tokens, fast),
+        "basic": _basic_handler(basic or refuse_all_clients),
+    }
 
     app = (FastAsyncApp if fast else AsyncApp)(__name__, lifespan=lifespan, security_map=security_map)
     common: dict[str, Any] = {

@@ -4,12 +4,13 @@ Beyond openapi-spec-validator (on the source) and the bundler (both must accept 
 without warnings), every request and response body must be a ``$ref`` to a named schema and every
 success envelope must require a ``data`` typed by a named schema (``check_named_types``); every
 operation must have an operationId, a summary and one declared tag; mutating operations carry the
-production warning; each operation declares a success (2xx), 401 wherever a bearer token is
-required, 400 wherever a body is read, and the statuses ``REQUIRED_RESPONSES`` adds; every
+production warning; each operation declares a success (2xx), 401 wherever a bearer token (or a
+resource server's HTTP Basic) is required, 400 wherever a body is read, and the statuses
+``REQUIRED_RESPONSES`` adds; every
 operation resolves to a handler or is marked ``x-planned`` (``authspec.resolver``); every response
 has an example that validates against its schema, and envelope examples are internally consistent
 (statusCode equals the status, the generic first message, an errorCode of that status); 401s of
-bearer operations declare ``WWW-Authenticate`` (and only those: a 401 refusing a code or a body
+bearer or Basic operations declare ``WWW-Authenticate`` (and only those: a 401 refusing a code or a body
 token has no challenge) and 429s ``Retry-After``; every link resolves (its operation, parameters,
 body fields and runtime expressions); the spec's ErrorCode list equals ``authspec.errors``'; every
 ``pattern`` reads the same in Python and ECMA-262 (``authspec.patterns``, which also reads the
@@ -131,7 +132,7 @@ def check_rules(bundled: Spec, design: dict[str, set[str]] | None) -> list[str]:
         needed = set(design.get(op_id, set())) if design is not None else set()
         if not any(status.startswith("2") for status in responses):
             problems.append(f"{where}: declares no success (2xx) response")
-        if _requires_bearer(spec, op):
+        if _requires_credentials(spec, op):
             needed.add("401")
         if "requestBody" in op:
             needed.add("400")
@@ -140,7 +141,9 @@ def check_rules(bundled: Spec, design: dict[str, set[str]] | None) -> list[str]:
         problems += _check_request_examples(where, op)
         for status, response in responses.items():
             enveloped = not path.startswith("/.well-known/")
-            problems += _check_response(where, status, response, enveloped=enveloped, bearer=_requires_bearer(spec, op))
+            problems += _check_response(
+                where, status, response, enveloped=enveloped, bearer=_requires_credentials(spec, op)
+            )
     for op_id in sorted(set(design or ()) - set(by_id)):
         problems.append(f"REQUIRED_RESPONSES names {op_id}, which is no operation of the contract")
     for op_id, (_path, _method, op) in by_id.items():
@@ -234,6 +237,13 @@ def _all_of_parts(schema: dict[str, Any], spec: Spec, depth: int = 0) -> list[di
 def _requires_bearer(spec: Spec, op: dict[str, Any]) -> bool:
     security = op.get("security", spec.get("security")) or []
     return any("bearerAuth" in requirement for requirement in security)
+
+
+def _requires_credentials(spec: Spec, op: dict[str, Any]) -> bool:
+    """The operation needs a credential in a header (a bearer token, or a resource server's HTTP
+    Basic): its 401 names the scheme in ``WWW-Authenticate``."""
+    security = op.get("security", spec.get("security")) or []
+    return any({"bearerAuth", "resourceServerAuth"} & set(requirement) for requirement in security)
 
 
 def _validator(schema: dict[str, Any]) -> Any:

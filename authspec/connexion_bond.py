@@ -42,6 +42,14 @@ BOND: tuple[Touchpoint, ...] = (
         "x-bearerInfoFunc names a module-level function, which cannot carry that state",
     ),
     Touchpoint(
+        "_get_verify_func",
+        "connexion.security:BasicSecurityHandler",
+        ("authspec/app.py",),
+        "a resource server's missing, non-Basic or malformed Authorization must be refused as "
+        "invalid_client with a Basic challenge; Connexion's wrapper answers those before any "
+        "verifier runs (a Bearer-style 401)",
+    ),
+    Touchpoint(
         "_accepts_kwarg",
         "connexion.security:AbstractSecurityHandler",
         ("authspec/app.py",),

@@ -9,7 +9,7 @@ is never renamed (``authspec check`` compares the two lists).
     ├── BadRequest (400)            validation_failed, malformed_request
     ├── Unauthorized (401)          authentication_required, invalid_token, token_expired,
     │                               session_ended, invalid_code, invalid_registration_token,
-    │                               invalid_refresh_token, refresh_token_reused
+    │                               invalid_refresh_token, refresh_token_reused, invalid_client
     ├── Forbidden (403)             forbidden
     ├── NotFound (404)              not_found, session_not_found, refresh_token_not_found
     ├── MethodNotAllowed (405)      method_not_allowed
@@ -96,6 +96,7 @@ class Unauthorized(AuthspecError):
         "invalid_registration_token",
         "invalid_refresh_token",
         "refresh_token_reused",
+        "invalid_client",
     )
 
     #: The codes of a refused bearer token: only these 401s come from operations with bearer
@@ -111,6 +112,8 @@ class Unauthorized(AuthspecError):
             self.headers.setdefault("WWW-Authenticate", 'Bearer realm="authspec"')
         elif self.code in self.bearer_codes:
             self.headers.setdefault("WWW-Authenticate", 'Bearer realm="authspec", error="invalid_token"')
+        elif self.code == "invalid_client":  # a resource server's HTTP Basic credentials (RFC 7617)
+            self.headers.setdefault("WWW-Authenticate", 'Basic realm="authspec"')
 
 
 class Forbidden(AuthspecError):

@@ -337,6 +337,37 @@ class Settings(BaseSettings):
     code_lockout_seconds: int = Field(default=900, ge=1)
     code_lockout_max: int = Field(default=86_400, ge=1)
 
+    # Resource servers (issue 15, README "Introspection and the revocation feed"): the clients that
+    # may introspect tokens and read the revocation feed with HTTP Basic, as client_id:sha256-hex
+    # pairs, comma-separated here and one a line in the file; both may be set (their union).
+    introspection_clients: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    introspection_clients_file: Path | None = None
+
+    @field_validator("introspection_clients", mode="before")
+    @classmethod
+    def _parse_introspection_clients(cls, value: object) -> object:
+        if isinstance(value, str):
+            from authspec.resource_clients import parse_clients_text
+
+            return parse_clients_text(value)
+        return value
+
+    @field_validator("introspection_clients_file", mode="after")
+    @classmethod
+    def _readable_clients_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            from authspec.resource_clients import read_clients_file
+
+            read_clients_file(value)  # a malformed file stops the start, naming the setting
+        return value
+
+    def resource_client_hashes(self) -> dict[str, str]:
+        """``{client_id: sha256 hex}`` of both introspection settings (the file is read now)."""
+        from authspec.resource_clients import read_clients_file
+
+        from_file = read_clients_file(self.introspection_clients_file) if self.introspection_clients_file else {}
+        return {**from_file, **self.introspection_clients}
+
     @model_validator(mode="after")
     def _idle_longer_than_touch(self) -> Settings:
         if 0 < self.session_idle_ttl <= self.session_touch_interval:

@@ -4,7 +4,8 @@
 backend, the signing keyring, the service secret, the clock — and hands the contract app the
 lifespan (migrations, connection check, key-file reload every ``AUTHSPEC_KEY_RELOAD_INTERVAL``,
 the purge of expired rows soon after start and then hourly, clean shutdown) and the bearer
-verifier (JWT + active session on every request), and its metrics (``authspec.metrics``, unless
+verifier (JWT + active session on every request), the resource servers' HTTP Basic check
+(``AUTHSPEC_INTROSPECTION_CLIENTS``, ``authspec.resource_clients``), and its metrics (``authspec.metrics``, unless
 ``AUTHSPEC_METRICS=false``). Liveness, readiness and metrics (``/healthz``,
 ``/readyz``, ``/metrics``) are operations of the contract like any other (``handlers/health.py``).
 """
@@ -26,10 +27,12 @@ from authspec.app import create_app as create_contract_app
 from authspec.app import service_cors
 from authspec.clock import Clock, SystemClock
 from authspec.errors import Unauthorized
+from authspec.exitsignal import on_exit_signal
 from authspec.keys import Keyring
 from authspec.mail import build_mailer
 from authspec.metrics import Metrics, RequestMetricsMiddleware
 from authspec.resolver import HANDLERS
+from authspec.resource_clients import ResourceClients
 from authspec.services import Services, build_services
 from authspec.services.ports import Mailer
 from authspec.services.secrets import ServiceSecrets
@@ -70,7 +73,9 @@ async def _housekeeping(storage: Storage, clock: Clock, settings: Settings) -> N
         wait = settings.purge_interval * random.uniform(0.9, 1.1)  # noqa: S311 - jitter, not a secret
         try:
             before = clock.now() - timedelta(seconds=RETENTION_SECONDS)
-            report = await purge(storage.db, before, batch_size=settings.purge_batch_size)
+            report = await purge(
+                storage.db, before, batch_size=settings.purge_batch_size, access_ttl=settings.access_ttl
+            )
         except Exception as exc:  # the database may be away for a while; try again next time
             log.warning("purge failed", extra={"event": "storage.purge_failed", "error": type(exc).__name__})
             continue
@@ -151,9 +156,13 @@ def create_app(
         tasks = [asyncio.create_task(_watch_keys(services, settings))]
         tasks.append(asyncio.create_task(_housekeeping(storage, clock, settings)))
         log.info("service started", extra={"event": "service.started", "database": storage.db.dialect})
+        # A stop signal answers held long-polls of the revocation feed at once (authspec.exitsignal).
+        restore_signals = on_exit_signal(services.introspection.watch.close)
         try:
             yield {"services": services, "metrics": metrics}
         finally:
+            restore_signals()
+            services.introspection.watch.close()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -168,11 +177,22 @@ def create_app(
             log.info("bearer token refused", extra={"event": "bearer.refused", "error_code": exc.code})
             raise
 
+    clients = ResourceClients(settings.resource_client_hashes())
+
+    async def basic(authorization: str | None, request: Any) -> dict[str, Any]:  # noqa: ARG001
+        try:
+            client_id = clients.authenticate(authorization)
+        except Unauthorized:  # never the header: it holds a secret
+            log.info("resource server refused", extra={"event": "client.refused"})
+            raise
+        return {"sub": client_id, "client_id": client_id}
+
     app = create_contract_app(
         settings,
         handlers=HANDLERS,
         lifespan=lifespan,
         bearer=bearer,
+        basic=basic,
         clock=clock,
         cors=service_cors(settings),
         middlewares=[]

@@ -14,6 +14,8 @@ its schema.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,10 @@ from authspec.app import create_app as create_contract_app
 from authspec.cors import CorsPolicy
 from authspec.credentials import CodeHasher
 from authspec.errors import Unauthorized
+from authspec.exitsignal import on_exit_signal
 from authspec.keys import Keyring
 from authspec.resolver import CONTROL_HANDLERS, HANDLERS
+from authspec.resource_clients import ResourceClients
 from authspec.servers import ServedServers, control_servers
 from authspec.services import build_services
 from authspec.services.secrets import ServiceSecrets
@@ -142,6 +146,25 @@ def create_app(
             raise
         return token_info
 
+    # The resource servers of AUTHSPEC_INTROSPECTION_CLIENTS(_FILE); with neither, the documented
+    # development client (dev-resource-server / dev-secret), so the whole chain can be tried locally.
+    hashes = settings.resource_client_hashes()
+    clients = ResourceClients(hashes) if hashes else ResourceClients.development()
+
+    async def basic(authorization: str | None, request: Any) -> dict[str, Any]:  # noqa: ARG001
+        client_id = clients.authenticate(authorization)
+        return {"sub": client_id, "client_id": client_id}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        # A stop signal answers held long-polls of the revocation feed at once (authspec.exitsignal).
+        restore = on_exit_signal(worlds.close)
+        try:
+            yield
+        finally:
+            restore()
+            worlds.close()
+
     def fallback(operation: Any) -> Any:
         """A handler answering a planned ``operation`` from the contract ("new operations for free")."""
         operation_id = operation.operation_id
@@ -160,6 +183,8 @@ def create_app(
         overrides=OVERRIDES,
         spec=spec,
         bearer=bearer,
+        basic=basic,
+        lifespan=lifespan,
         fallback=fallback,
         extra_apis={
             CONTROL_PREFIX: ExtraApi(

@@ -164,7 +164,9 @@ class Worlds:
         return world
 
     def reset(self, name: str) -> World:
-        self._worlds.pop(name, None)
+        old = self._worlds.pop(name, None)
+        if old is not None and old.services is not None:
+            old.services.introspection.watch.close()  # its long-polls end: the world is gone
         return self._create(name)
 
     def _create(self, name: str) -> World:
@@ -178,6 +180,11 @@ class Worlds:
 
     def __contains__(self, name: object) -> bool:
         return name in self._worlds
+
+    def close(self) -> None:
+        """The server is stopping: end every world's held long-polls of the revocation feed."""
+        for world in self._worlds.values():
+            world.services.introspection.watch.close()
 
     def holding_refresh_token(self, token_hash: str, besides: World) -> str | None:
         """The name of another world that issued the refresh token with this hash, if one did."""

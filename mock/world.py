@@ -18,6 +18,7 @@ from authspec.services.ports import (
     EmailCode,
     RefreshToken,
     RegistrationToken,
+    Revocation,
     RotateOutcome,
     Session,
     User,
@@ -34,6 +35,8 @@ class MemoryRepository:
         self.registration_tokens: dict[str, RegistrationToken] = {}
         self.sessions: dict[str, Session] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.revocations: list[Revocation] = []  # the feed, in id order
+        self._last_revocation_id = 0  # never handed out again, even once purged
         for user in users or []:
             self._insert_user(user)
 
@@ -121,6 +124,8 @@ class MemoryRepository:
         if session is None or session.revoked_at is not None:
             return False
         self.sessions[session_id] = dataclasses.replace(session, revoked_at=now, revoked_reason=reason)
+        self._last_revocation_id += 1
+        self.revocations.append(Revocation(self._last_revocation_id, session_id, now, session.expires_at))
         for token_hash, token in self.refresh_tokens.items():
             if token.session_id == session_id and token.revoked_at is None:
                 self.refresh_tokens[token_hash] = dataclasses.replace(token, revoked_at=now)
@@ -157,6 +162,13 @@ class MemoryRepository:
             self.sessions[session.id] = dataclasses.replace(session, last_active_at=now)
         return RotateOutcome.ROTATED
 
+    # -- the revocation feed ----------------------------------------------------------------------
+    async def list_revocations(self, after: int, limit: int) -> list[Revocation]:
+        return [entry for entry in self.revocations if entry.id > after][:limit]
+
+    async def latest_revocation_id(self) -> int:
+        return self.revocations[-1].id if self.revocations else 0
+
     # -- operations -----------------------------------------------------------------------------
     async def ping(self) -> None:
         return None
@@ -171,6 +183,9 @@ class MemoryRepository:
             if token.expires_at < before:
                 del self.registration_tokens[token_hash]
                 gone += 1
+        kept = [entry for entry in self.revocations if entry.session_expires_at >= before]
+        gone += len(self.revocations) - len(kept)
+        self.revocations = kept
         for session_id, session in list(self.sessions.items()):
             ended = session.revoked_at if session.revoked_at is not None else session.expires_at
             if ended < before:

@@ -4,7 +4,8 @@
 (``authspec.services.ports``), a ``Mailer``, the signing keyring, the service secrets (independent
 of the keyring), a clock and the settings — so
 the real service (SQLAlchemy, Redis, SMTP) and the mock (in memory) run the same rules.
-Handlers make one call into ``Services.auth``, ``.tokens`` or ``.sessions``.
+Handlers make one call into ``Services.auth``, ``.tokens``, ``.sessions`` or ``.introspection``
+(the resource servers' introspection and revocation feed).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from authspec.clock import Clock
 from authspec.credentials import AccessTokens
 from authspec.keys import Keyring
 from authspec.services.auth import AuthService
+from authspec.services.introspection import FeedWatch, IntrospectionService
 from authspec.services.ports import Events, Mailer, NoEvents, RateLimiter, Repository
 from authspec.services.secrets import ServiceSecrets
 from authspec.services.sessions import SessionService
@@ -28,6 +30,7 @@ class Services:
     auth: AuthService
     tokens: TokenService
     sessions: SessionService
+    introspection: IntrospectionService
     clock: Clock
     repo: Repository
     limiter: RateLimiter
@@ -61,11 +64,13 @@ def build_services(
         clock=clock,
         claims=access_claims,
     )
-    tokens = TokenService(repo, access, secrets, clock, settings, events=events)
+    watch = FeedWatch(repo.latest_revocation_id)
+    tokens = TokenService(repo, access, secrets, clock, settings, events=events, on_revoked=watch.notify)
     return Services(
         auth=AuthService(repo, limiter, mailer, tokens, secrets, clock, settings, events=events),
         tokens=tokens,
-        sessions=SessionService(repo, access, clock, settings, events=events, secrets=secrets),
+        sessions=SessionService(repo, access, clock, settings, events=events, secrets=secrets, on_revoked=watch.notify),
+        introspection=IntrospectionService(repo, access, clock, settings, watch),
         clock=clock,
         repo=repo,
         limiter=limiter,

@@ -110,6 +110,18 @@ class RegistrationToken:
     consumed_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Revocation:
+    """An entry of the revocation feed: a session that ended by revocation (logout, revoke-token,
+    revokeSession, reuse detection). ``id`` is the feed's cursor; ``session_expires_at`` the session's
+    absolute expiry, which no access token of it outlives."""
+
+    id: int
+    session_id: str
+    ended_at: datetime
+    session_expires_at: datetime
+
+
 class RotateOutcome(enum.Enum):
     """What ``Repository.rotate_refresh_token`` did."""
 
@@ -209,7 +221,8 @@ class Repository(Protocol):
 
         Atomic compare-and-set: True only for the call that ended it (``revoked_at`` was unset);
         serialised with ``rotate_refresh_token`` of the same session, so no rotation succeeds
-        after this returns.
+        after this returns. The call that ends it adds its revocation-feed entry in the same
+        atomic step (``list_revocations`` shows it exactly when the session reads as revoked).
         """
         ...
 
@@ -217,7 +230,7 @@ class Repository(Protocol):
         self, user_id: str, now: datetime, reason: str, *, except_session_id: str | None = None
     ) -> list[str]:
         """End every active session of the user except ``except_session_id``; return the ids ended
-        by this call (same guarantees as ``revoke_session`` for each)."""
+        by this call (same guarantees as ``revoke_session`` for each, feed entries included)."""
         ...
 
     async def get_refresh_token(self, token_hash: str) -> RefreshToken | None: ...
@@ -234,6 +247,22 @@ class Repository(Protocol):
         """
         ...
 
+    # -- the revocation feed -----------------------------------------------------------------------
+    async def list_revocations(self, after: int, limit: int) -> list[Revocation]:
+        """Up to ``limit`` feed entries with ``id > after``, in id order.
+
+        Ids only grow (a purged id is never given again) and become visible in id order, across
+        processes and instances sharing the store: once an entry with id N has been read, no entry
+        with a lower id appears later. So a reader paging by the last id it saw misses nothing that
+        was not purged.
+        """
+        ...
+
+    async def latest_revocation_id(self) -> int:
+        """The highest id of the feed's entries, 0 when it has none (one cheap read: the long-poll's
+        shared check for entries made by other instances)."""
+        ...
+
     # -- operations -----------------------------------------------------------------------------
     async def ping(self) -> None:
         """Raise when the store is unreachable (readiness)."""
@@ -241,7 +270,8 @@ class Repository(Protocol):
 
     async def purge_expired(self, before: datetime) -> int:
         """Delete codes, registration tokens and ended sessions (with their refresh tokens) that
-        expired or ended before ``before``; return how many rows went. Housekeeping only: the
+        expired or ended before ``before``, and feed entries whose session expired before it;
+        return how many rows went. Housekeeping only: the
         service purges through ``authspec.storage.purge`` (batched, one instance at a time), which
         the SQL repository's method runs too; it need not be atomic."""
         ...

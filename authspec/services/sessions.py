@@ -12,6 +12,7 @@ last use and at the earliest ``session_touch_interval`` sooner; the list no long
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from authspec.clock import Clock
@@ -34,8 +35,11 @@ class SessionService:
         settings: Settings,
         events: Events | None = None,
         secrets: ServiceSecrets | None = None,
+        on_revoked: Callable[[], None] | None = None,
     ) -> None:
         self.events = events or NoEvents()
+        #: Called after a revocation committed (the revocation feed's long-polls wake up).
+        self.on_revoked = on_revoked or (lambda: None)
         self.secrets = secrets  # only to hash the email a security event names
         self.repo = repo
         self.access = access
@@ -73,6 +77,7 @@ class SessionService:
             session.id, now, "revoked"
         ):
             raise Conflict("The session has already ended", code="session_already_revoked")
+        self.on_revoked()
         user = await self.repo.get_user(principal.user_id)
         email_hash = None if user is None or self.secrets is None else self.secrets.email_hash(user.email)
         who = {"user_id": principal.user_id, "email_hash": email_hash}
@@ -88,6 +93,8 @@ class SessionService:
         else:
             keep = principal.session_id if scope == "others" else None
             ended = len(await self.repo.revoke_user_sessions(principal.user_id, now, "logout", except_session_id=keep))
+        if ended:
+            self.on_revoked()
         log.info(
             "logged out",
             extra={"event": "session.logout", "user_id": principal.user_id, "scope": scope, "ended": ended},

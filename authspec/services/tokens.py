@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,7 +60,10 @@ class TokenService:
         clock: Clock,
         settings: Settings,
         events: Events | None = None,
+        on_revoked: Callable[[], None] | None = None,
     ) -> None:
+        #: Called after a revocation committed (the revocation feed's long-polls wake up).
+        self.on_revoked = on_revoked or (lambda: None)
         self.repo = repo
         self.access = access
         self.secrets = secrets
@@ -194,6 +198,8 @@ class TokenService:
                 raise _invalid_refresh()
 
         ended = await self.repo.revoke_session(session.id, now, "refresh_token_reused")
+        if ended:
+            self.on_revoked()
         who = {"user_id": session.user_id, "email_hash": await self._email_hash(session.user_id)}
         log.warning(
             "rotated refresh token presented again; session revoked",
@@ -225,6 +231,7 @@ class TokenService:
             raise already
         if not await self.repo.revoke_session(session.id, now, "refresh_token_revoked"):
             raise already
+        self.on_revoked()
         who = {"user_id": principal.user_id, "email_hash": await self._email_hash(principal.user_id)}
         log.info("refresh token revoked", extra={"event": "session.revoked", "session_id": session.id, **who})
         self.events.revoked("refresh_token")

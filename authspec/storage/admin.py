@@ -223,7 +223,7 @@ def purge_once(settings: Settings) -> int:
             if at != head:
                 return f"the database is at revision {at or 'empty'}, not {head}; run `authspec migrate` first"
             before = SystemClock().now() - timedelta(seconds=RETENTION_SECONDS)
-            return await purge(db, before, batch_size=settings.purge_batch_size)
+            return await purge(db, before, batch_size=settings.purge_batch_size, access_ttl=settings.access_ttl)
         finally:
             await db.dispose()
 

@@ -1,7 +1,10 @@
 """The purge of rows that can never be used again, for ``authspec purge`` and the service's housekeeping.
 
 What goes: sessions that ended (revoked or past their absolute lifetime) before ``before``, with
-their refresh tokens, and codes, registration tokens and rate-limit windows that expired before it.
+their refresh tokens, and codes, registration tokens and rate-limit windows that expired before it,
+and revocation-feed entries whose ``exp`` passed before it: their session expired before it, or,
+given the access-token lifetime (``access_ttl``), they ended more than that before it (the contract
+keeps an entry at least until its ``exp``).
 ``before`` is "now minus ``RETENTION_SECONDS``", so ended sessions stay a day for audit. The purge
 deletes in batches of at most ``batch_size`` rows, each batch its own short write transaction, so
 it never holds locks for long nor makes one huge transaction. Refresh tokens go first: a batch
@@ -17,13 +20,20 @@ are serialised by ``BEGIN IMMEDIATE``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, delete, or_, select, text
 
 from authspec.storage.engine import Database
-from authspec.storage.tables import email_codes, rate_limits, refresh_tokens, registration_tokens, sessions
+from authspec.storage.tables import (
+    email_codes,
+    rate_limits,
+    refresh_tokens,
+    registration_tokens,
+    revocations,
+    sessions,
+)
 
 #: How long ended sessions (and expired codes, tokens and windows) are kept before they are purged.
 RETENTION_SECONDS = 86400
@@ -43,28 +53,36 @@ class PurgeReport:
     skipped: bool = False
 
 
-async def purge(db: Database, before: datetime, *, batch_size: int = 1000) -> PurgeReport:
-    """Delete what ended or expired before ``before``, at most ``batch_size`` rows per transaction."""
+async def purge(
+    db: Database, before: datetime, *, batch_size: int = 1000, access_ttl: int | None = None
+) -> PurgeReport:
+    """Delete what ended or expired before ``before``, at most ``batch_size`` rows per transaction
+    (``access_ttl``: the access-token lifetime, so feed entries go once their ``exp`` passed; without
+    it they stay until their session's absolute expiry, always a safe bound)."""
     if db.is_sqlite:
-        return await _purge(db, before, batch_size)
+        return await _purge(db, before, batch_size, access_ttl)
     async with db.engine.connect() as conn:
         lock = await conn.execution_options(isolation_level="AUTOCOMMIT")  # held, but no open transaction
         if not await lock.scalar(text(LOCK_SQL), {"cls": LOCK_CLASS}):
             return PurgeReport(skipped=True)
         try:
-            return await _purge(db, before, batch_size)
+            return await _purge(db, before, batch_size, access_ttl)
         finally:
             await lock.execute(text(UNLOCK_SQL), {"cls": LOCK_CLASS})
 
 
-async def _purge(db: Database, before: datetime, batch_size: int) -> PurgeReport:
+async def _purge(db: Database, before: datetime, batch_size: int, access_ttl: int | None) -> PurgeReport:
     ended = or_(sessions.c.revoked_at < before, sessions.c.expires_at < before)
+    useless = revocations.c.session_expires_at < before  # exp = min(ended_at + ACCESS_TTL, this)
+    if access_ttl is not None:
+        useless = or_(useless, revocations.c.ended_at < before - timedelta(seconds=access_ttl))
     rows, batches = await _refresh_tokens_of_ended_sessions(db, ended, batch_size)
     for table, key, condition in (
         (sessions, sessions.c.id, ended),
         (email_codes, email_codes.c.email, email_codes.c.expires_at < before),
         (registration_tokens, registration_tokens.c.token_hash, registration_tokens.c.expires_at < before),
         (rate_limits, rate_limits.c.key, rate_limits.c.resets_at < before),
+        (revocations, revocations.c.id, useless),
     ):
         more_rows, more_batches = await _delete_in_batches(db, table, key, condition, batch_size)
         rows, batches = rows + more_rows, batches + more_batches

@@ -22,10 +22,12 @@ from authspec.services.ports import (
     EmailCode,
     RefreshToken,
     RegistrationToken,
+    Revocation,
     RotateOutcome,
     Session,
     User,
 )
+from authspec.storage import revocations
 from authspec.storage.engine import Database
 from authspec.storage.purge import purge
 from authspec.storage.tables import email_codes, refresh_tokens, registration_tokens, sessions, users
@@ -285,6 +287,7 @@ class SqlRepository:
                 .where(refresh_tokens.c.session_id == session_id, refresh_tokens.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
+            await revocations.record_revocations(conn, [session_id] if ended.rowcount == 1 else [], now)
         return ended.rowcount == 1
 
     async def revoke_user_sessions(
@@ -309,6 +312,7 @@ class SqlRepository:
                 .where(refresh_tokens.c.session_id.in_(ids), refresh_tokens.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
+            await revocations.record_revocations(conn, ids, now)
         return ids
 
     async def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
@@ -356,6 +360,15 @@ class SqlRepository:
                 .values(last_active_at=now)
             )
         return RotateOutcome.ROTATED
+
+    # -- the revocation feed --------------------------------------------------------------------------
+    async def list_revocations(self, after: int, limit: int) -> list[Revocation]:
+        async with self.db.read() as conn:
+            return await revocations.list_revocations(conn, after, limit)
+
+    async def latest_revocation_id(self) -> int:
+        async with self.db.read() as conn:
+            return await revocations.latest_revocation_id(conn)
 
     # -- operations -------------------------------------------------------------------------------------
     async def ping(self) -> None:

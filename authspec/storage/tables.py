@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Dialect, ForeignKey, Index, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, Column, DateTime, Dialect, ForeignKey, Index, Integer, MetaData, String, Table
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -120,4 +120,21 @@ rate_limits = Table(
     Column("count", Integer, nullable=False),
     Column("resets_at", UTCDateTime(), nullable=False),
     Index(None, "resets_at"),
+)
+
+#: The revocation feed (revision 0003): one row per ended session, in the order the sessions ended.
+#: ``id`` only grows (AUTOINCREMENT on SQLite, so a purged id is never given again; a sequence on
+#: PostgreSQL) and becomes visible in id order (``authspec.storage.revocations``). No foreign key:
+#: an entry outlives nothing it needs, and the session row may be purged first. ``session_expires_at``
+#: bounds the ``exp`` of the session's access tokens; ``exp`` = min(ended_at + ACCESS_TTL, it).
+revocations = Table(
+    "revocations",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("sid", String(36), nullable=False),
+    Column("ended_at", UTCDateTime(), nullable=False),
+    Column("session_expires_at", UTCDateTime(), nullable=False),
+    Index(None, "ended_at"),
+    Index(None, "session_expires_at"),
+    sqlite_autoincrement=True,
 )

@@ -94,9 +94,11 @@ def test_the_design_statuses_name_operations_of_the_contract_and_are_declared() 
         assert statuses <= set(found[op_id]["responses"]), op_id
 
 
-def test_security_is_either_absent_or_exactly_the_bearer_scheme() -> None:
+def test_security_is_either_absent_or_exactly_the_bearer_scheme_or_resource_server_basic() -> None:
+    resource_server_ops = {"introspectToken", "listRevocations"}
     for _path, _method, op in iter_operations(load_bundle()):
-        assert op.get("security", [{"bearerAuth": []}]) == [{"bearerAuth": []}], op["operationId"]
+        expected = [{"resourceServerAuth": []}] if op["operationId"] in resource_server_ops else [{"bearerAuth": []}]
+        assert op.get("security", expected) == expected, op["operationId"]
 
 
 def test_the_bundle_documents_production_and_development_with_variables() -> None:

@@ -287,6 +287,55 @@ class RepositoryContract:
             else:
                 assert stored is None
 
+    # -- the revocation feed -----------------------------------------------------------------------------
+    async def test_every_revocation_adds_one_feed_entry_in_order(self, repo: Any) -> None:
+        ada = user()
+        await repo.create_user(ada)
+        pairs = [session_with_token(ada) for _ in range(4)]
+        for session, token in pairs:
+            await repo.start_session(session, token)
+        assert await repo.latest_revocation_id() == 0 and await repo.list_revocations(0, 10) == []
+        assert await repo.revoke_session(pairs[0][0].id, NOW, "revoked") is True
+        assert await repo.revoke_session(pairs[0][0].id, NOW, "revoked") is False  # no second entry
+        later = NOW + timedelta(seconds=5)
+        ended = await repo.revoke_user_sessions(ada.id, later, "logout", except_session_id=pairs[1][0].id)
+        entries = await repo.list_revocations(0, 10)
+        assert [e.session_id for e in entries] == [pairs[0][0].id, *sorted(ended)]
+        assert [e.id for e in entries] == sorted({e.id for e in entries})  # strictly increasing
+        assert entries[0].ended_at == NOW and entries[0].session_expires_at == pairs[0][0].expires_at
+        assert {e.ended_at for e in entries[1:]} == {later}
+        assert await repo.latest_revocation_id() == entries[-1].id
+        assert await repo.list_revocations(entries[0].id, 2) == entries[1:3]
+        assert await repo.list_revocations(entries[-1].id, 10) == []
+
+    async def test_concurrent_revocations_get_distinct_increasing_ids(self, repo: Any) -> None:
+        ada = user()
+        await repo.create_user(ada)
+        pairs = [session_with_token(ada) for _ in range(6)]
+        for session, token in pairs:
+            await repo.start_session(session, token)
+        await asyncio.gather(*(repo.revoke_session(s.id, NOW, "revoked") for s, _ in pairs))
+        entries = await repo.list_revocations(0, 100)
+        assert sorted(e.session_id for e in entries) == sorted(s.id for s, _ in pairs)
+        assert len({e.id for e in entries}) == 6 and [e.id for e in entries] == sorted(e.id for e in entries)
+
+    async def test_purge_drops_feed_entries_of_expired_sessions_and_never_reuses_their_ids(self, repo: Any) -> None:
+        ada = user()
+        await repo.create_user(ada)
+        short, short_token = session_with_token(ada, ttl=10)
+        long, long_token = session_with_token(ada, ttl=3600)
+        await repo.start_session(short, short_token)
+        await repo.start_session(long, long_token)
+        await repo.revoke_session(long.id, NOW, "revoked")
+        await repo.revoke_session(short.id, NOW, "revoked")
+        newest = await repo.latest_revocation_id()
+        await repo.purge_expired(NOW + timedelta(seconds=60))
+        assert [e.session_id for e in await repo.list_revocations(0, 10)] == [long.id]
+        again, again_token = session_with_token(ada)
+        await repo.start_session(again, again_token)
+        await repo.revoke_session(again.id, NOW, "revoked")
+        assert [e.session_id for e in await repo.list_revocations(newest, 10)] == [again.id]
+
     # -- operations --------------------------------------------------------------------------------------
     async def test_ping_and_purge(self, repo: Any) -> None:
         await repo.ping()
