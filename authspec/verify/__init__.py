@@ -7,7 +7,7 @@ introspection as the fallback and fail-closed refusals when neither answers::
     from authspec.verify import Verifier, VerifyMiddleware
 
     verifier = Verifier("https://auth.example.com", issuer="authspec", audience="authspec-api",
-                        client_id="orders-api", client_secret=os.environ["ORDERS_API_SECRET"])
+                        client_id="orders-api", client_secret=os.environ["ORDERS_API_CLIENT_SECRET"])
     app.add_middleware(VerifyMiddleware, verifier=verifier)  # claims in request.state.auth
 
 It needs only PyJWT, cryptography and httpx (``pip install 'authspec[verify]'``) and never imports

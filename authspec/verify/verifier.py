@@ -57,8 +57,9 @@ class Verifier:
     are its ``AUTHSPEC_JWT_ISSUER`` / ``AUTHSPEC_JWT_AUDIENCE``; ``client_id`` / ``client_secret``
     one entry of its ``AUTHSPEC_INTROSPECTION_CLIENTS``. ``max_staleness`` (seconds) bounds how
     long the verifier may rely on a feed that has not answered; the long-poll waits ``feed_wait``
-    (default: 60 % of ``max_staleness``, at most 30 s, so a healthy feed answers within the bound). ``http`` lets a test
-    pass its own ``httpx.AsyncClient``. Use ``async with verifier:`` or ``start()`` / ``stop()``
+    (default: 60 % of ``max_staleness``, at most 30 s, so a healthy feed answers within the bound).
+    ``follow_feed=False`` introspects every token instead (each answer reused for ``max_staleness``).
+    ``http`` lets a test pass its own ``httpx.AsyncClient``. Use ``async with verifier:`` or ``start()`` / ``stop()``
     (``VerifyMiddleware`` does it on the app's lifespan); ``verify`` starts it lazily otherwise.
     """
 
@@ -75,6 +76,7 @@ class Verifier:
         leeway: float = DEFAULT_LEEWAY,
         feed_wait: int | None = None,
         timeout: float = 2.0,
+        follow_feed: bool = True,
         http: httpx.AsyncClient | None = None,
     ) -> None:
         if not issuer or not audience:
@@ -87,6 +89,7 @@ class Verifier:
         if not 0 <= wait < max_staleness:
             raise ConfigurationError(f"feed_wait ({wait} s) must be below max_staleness ({max_staleness} s)")
         self.base_url = base_url.rstrip("/")
+        self.follow_feed = follow_feed
         self.issuer, self.audience, self.leeway = issuer, audience, leeway
         self.max_staleness, self.fail_open, self.feed_wait, self.timeout = max_staleness, fail_open, wait, timeout
         self._auth = httpx.BasicAuth(client_id, client_secret)
@@ -121,6 +124,8 @@ class Verifier:
         client = self._client()
         with contextlib.suppress(httpx.HTTPError, ValueError):
             await self._fetch_keys(client)
+        if not self.follow_feed:
+            return
         try:
             await self._poll(client, wait=0)
         except ConfigurationError:
@@ -162,14 +167,14 @@ class Verifier:
         Raises ``TokenRejected`` (invalid, expired or revoked) or ``Unavailable`` (fail closed:
         the revocation state is unknown for longer than ``max_staleness``).
         """
-        if self._feed is None:
+        if self._feed is None and self.follow_feed:
             self._spawn_feed()
         claims = await self.verify_locally(token)
         if claims.sid in self.denied:
             raise TokenRejected(SESSION_ENDED, code="session_ended")
         if self.configuration_error is not None:
             raise Unavailable(str(self.configuration_error))
-        if self.feed_fresh:
+        if self.follow_feed and self.feed_fresh:
             return claims
         active = await self._introspect(token, claims)
         if active is None:

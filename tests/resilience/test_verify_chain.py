@@ -162,6 +162,17 @@ def test_each_revocation_path_is_refused_within_the_bound_and_nothing_else_is_in
     assert stats["introspections"] == 0
 
 
+def test_without_the_feed_tokens_are_introspected_and_a_logout_is_refused_within_the_bound(chain: Chain) -> None:
+    introspecting = chain.start_rs(VERIFY_TEST_FOLLOW_FEED="0")
+    chain.rs = introspecting
+    tokens = chain.login()
+    assert chain.status(tokens["accessToken"]).status_code == 200
+    assert chain.stats()["introspections"] == 1
+    assert chain.logout(tokens["accessToken"], "all").status_code == 200
+    chain.refused_within(tokens["accessToken"], "logout, introspection only (answers reused up to the bound)")
+    assert chain.stats()["introspections"] == 2
+
+
 def test_a_key_rotation_causes_no_refusals(chain: Chain, key_file: Path) -> None:
     old_kid = Keyring.load(key_file).keys[0].kid
     chains = [chain.login() for _ in range(3)]

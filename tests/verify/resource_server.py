@@ -1,6 +1,6 @@
 """A team's own API as the README builds it: a tiny Starlette app behind ``VerifyMiddleware``, for
 ``uvicorn --factory tests.verify.resource_server:create_app``. Its settings come from ``VERIFY_TEST_*``
-variables (authspec's root URL, issuer, audience, the client, the bound, fail-open). ``GET /orders``
+variables (authspec's root URL, issuer, audience, the client, the bound, fail-open, follow the feed). ``GET /orders``
 needs a token and answers its claims; ``/healthz`` and ``/stats`` (the verifier's counters) do not.
 """
 
@@ -27,6 +27,7 @@ def create_app() -> Starlette:
         max_staleness=float(env.get("VERIFY_TEST_MAX_STALENESS", "5")),
         fail_open=env.get("VERIFY_TEST_FAIL_OPEN") == "1",
         timeout=1.0,
+        follow_feed=env.get("VERIFY_TEST_FOLLOW_FEED", "1") == "1",
     )
 
     async def orders(request: Request) -> JSONResponse:
