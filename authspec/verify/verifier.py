@@ -97,6 +97,7 @@ class Verifier:
         self._keys: KeySet | None = None
         self._keys_expire = self._keys_refetched = float("-inf")
         self._keys_lock = asyncio.Lock()
+        self._keys_refresh: asyncio.Task[None] | None = None
         self._signatures = SignatureCache()
         #: Ended session id -> the latest ``exp`` of its tokens (epoch seconds).
         self.denied: dict[str, int] = {}
@@ -138,6 +139,11 @@ class Verifier:
 
     async def stop(self) -> None:
         """Stop the feed task and close the HTTP client the verifier made."""
+        if self._keys_refresh is not None:
+            self._keys_refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keys_refresh
+            self._keys_refresh = None
         if self._feed is not None:
             self._feed.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -200,13 +206,21 @@ class Verifier:
     # -- JWKS -------------------------------------------------------------------------------
 
     async def _current_keys(self) -> KeySet:
-        if self._keys is None or time.monotonic() >= self._keys_expire:
-            async with self._keys_lock:
-                if self._keys is None or time.monotonic() >= self._keys_expire:
-                    await self._try_fetch_keys()
         if self._keys is None:
-            raise Unavailable("the JWKS of authspec is unreachable")
+            async with self._keys_lock:
+                if self._keys is None and time.monotonic() >= self._keys_expire:
+                    await self._try_fetch_keys()
+            if self._keys is None:
+                raise Unavailable("the JWKS of authspec is unreachable")
+        elif time.monotonic() >= self._keys_expire and (self._keys_refresh is None or self._keys_refresh.done()):
+            # Past max-age: refreshed in the background; requests go on with the keys they have.
+            self._keys_expire = time.monotonic() + JWKS_REFETCH_INTERVAL
+            self._keys_refresh = asyncio.get_running_loop().create_task(self._refresh_keys())
         return self._keys
+
+    async def _refresh_keys(self) -> None:
+        async with self._keys_lock:
+            await self._try_fetch_keys()
 
     async def _refetch_keys(self, seen: KeySet) -> KeySet:
         """The key set after one bounded refetch (skipped within ``JWKS_REFETCH_INTERVAL``)."""

@@ -193,3 +193,17 @@ def test_the_long_poll_waits_less_than_the_bound() -> None:
 
 async def _async(value: object) -> object:
     return value
+
+
+async def test_keys_past_their_max_age_are_refreshed_in_the_background(fake: FakeAuthspec) -> None:
+    async with verifier(fake) as v:
+        token = fake.token()
+        await v.verify(token)
+        fake.down = True
+        v._keys_expire = 0  # max-age is over
+        await v.verify(token)  # served from the keys it has, while the refresh fails aside
+        await asyncio.sleep(0.05)
+        fake.down = False
+        v._keys_expire = 0
+        await v.verify(token)
+        await until(lambda: _async(fake.calls["jwks"] == 2), within=2)
