@@ -25,11 +25,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 from sqlalchemy.engine import URL, CursorResult, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -261,6 +263,43 @@ class Database:
 
         checkout.add_done_callback(release)
 
+    @property
+    def sqlite(self) -> LoopConnection:
+        """SQLite's loop connection (the hot path's prepared statements run on its driver connection)."""
+        if self._sqlite is None:
+            raise TypeError("not a SQLite Database")
+        return self._sqlite
+
+    def unavailable(self, exc: BaseException) -> ServiceUnavailable | None:
+        """The 503 of a failure of the database itself (counted, logged), None for a statement's own error."""
+        if not _is_unavailable(exc):
+            return None
+        if self.on_unavailable is not None:
+            self.on_unavailable("database")
+        return _unavailable(exc)
+
+    @asynccontextmanager
+    async def lease(self) -> AsyncIterator[PgLease]:
+        """PostgreSQL: a pooled connection in autocommit (no BEGIN unless the caller opens an asyncpg
+        transaction), got within the connect timeout, for statements run on asyncpg directly. A
+        connection that failed as unavailable is invalidated (closed, not pooled again)."""
+        try:
+            lease = PgLease(self, await self._connect(self._reader))
+            await lease.attach()
+            try:
+                yield lease
+            except BaseException as exc:
+                if _is_unavailable(exc):
+                    await lease.connection.invalidate()
+                raise
+            finally:
+                await lease.connection.close()
+        except (*_UNAVAILABLE, DBAPIError, asyncpg.PostgresError) as exc:
+            error = self.unavailable(exc)
+            if error is None:
+                raise
+            raise error from exc
+
     async def dispose(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()
@@ -297,10 +336,52 @@ class _AsyncConn(Conn):
         return await self.connection.run_sync(fn, *args)
 
 
+class PgLease:
+    """A pooled PostgreSQL connection lent to the hot path: ``driver`` is its asyncpg connection
+    (prepared statements cached by asyncpg), ``core`` runs SQLAlchemy statements on the same one."""
+
+    def __init__(self, db: Database, connection: AsyncConnection) -> None:
+        self.db = db
+        self.connection = connection
+        self.driver: Any = None  # the asyncpg connection, set by attach()
+
+    async def attach(self) -> None:
+        self.driver = (await self.connection.get_raw_connection()).driver_connection
+
+    @property
+    def core(self) -> Conn:
+        return _AsyncConn(self.connection)
+
+    async def first(self, run: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """The lease's first round trip: on a pooled connection found dead, once more on a new one
+        (nothing had happened on it yet), as ``_AsyncConn`` does for SQLAlchemy statements."""
+        try:
+            return await run(self.driver)
+        except (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, ConnectionError) as exc:
+            if isinstance(exc, asyncpg.InterfaceError) and "closed" not in str(exc):
+                raise
+            log.warning("a pooled connection was dead; retrying on a new one", extra={"event": "storage.reconnect"})
+            await self.connection.invalidate()
+            await self.connection.close()
+            self.connection = await self.db._connect(self.db._reader)
+            await self.attach()
+            return await run(self.driver)
+
+
 #: Failures of the database itself (unreachable, locked past the busy timeout, connection lost),
 #: as opposed to a statement's own failure: they answer 503 instead of 500. ``PoolTimeout``: no
 #: connection came free in the pool within its timeout.
-_UNAVAILABLE = (OperationalError, InterfaceError, OSError, TimeoutError, PoolTimeout)
+#: The hot path's raw driver errors likewise: sqlite3's ``OperationalError``, asyncpg's interface
+#: errors (a closed connection); asyncpg's server errors carry their SQLSTATE.
+_UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    OSError,
+    TimeoutError,
+    PoolTimeout,
+    sqlite3.OperationalError,
+    asyncpg.InterfaceError,
+)
 #: SQLSTATE classes of a PostgreSQL that is there but cannot serve now: connection exception (08),
 #: insufficient resources (53, e.g. too many connections), operator intervention (57: a statement
 #: past ``statement_timeout`` is 57014, a server shutting down 57P01), system error (58).
@@ -310,7 +391,7 @@ _UNAVAILABLE_SQLSTATES = ("08", "53", "57", "58")
 def _is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, _UNAVAILABLE):
         return True
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
     return isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATES
 
 
