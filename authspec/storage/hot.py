@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from authspec.services.ports import Exchange, ExchangeOutcome, RefreshToken, Session, User
@@ -75,8 +76,10 @@ def stored(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _text(value: Any) -> datetime | None:
-    """A SQLite instant (with or without microseconds) as an aware UTC datetime."""
+@lru_cache(maxsize=4096)
+def _text(value: str | None) -> datetime | None:
+    """A SQLite instant (with or without microseconds) as an aware UTC datetime (cached: a session's
+    instants repeat on every read of it, and datetimes are immutable)."""
     return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
@@ -258,7 +261,10 @@ class PgHot:
             try:
                 exchange = await self._exchange(lease, parent_hash, successor_hash, now, expires_at, grace, idle_ttl)
             except BaseException:
-                await transaction.rollback()
+                try:
+                    await transaction.rollback()
+                except Exception:  # the connection failed meanwhile: never pooled again
+                    await lease.connection.invalidate()
                 raise
             await transaction.commit()
             return exchange

@@ -165,11 +165,14 @@ class LoopConnection:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``, one writer of this process at a time."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.busy_seconds
-        try:
-            async with asyncio.timeout_at(deadline):
-                await self._lock.acquire()
-        except TimeoutError:
-            raise TimeoutError(f"the SQLite write lock was not free within {self.busy_seconds} s") from None
+        if self._lock.locked():  # another write of this process is open: queue, within the bound
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._lock.acquire()
+            except TimeoutError:
+                raise TimeoutError(f"the SQLite write lock was not free within {self.busy_seconds} s") from None
+        else:
+            await self._lock.acquire()  # free: taken at once, without a pause
         try:
             pause = _FIRST_PAUSE
             while True:

@@ -67,7 +67,7 @@ def counting(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Count]:
 
     begin = Connection.transaction
     execute, run = Connection.execute, Connection._execute
-    bind_execute = PreparedStatement._PreparedStatement__bind_execute  # type: ignore[attr-defined]
+    bind_execute = PreparedStatement._PreparedStatement__bind_execute
 
     def transaction(self: Any, *args: Any, **kwargs: Any) -> Any:
         count.transactions += 1
