@@ -237,6 +237,11 @@ class Database:
 
     async def _connect(self, engine: AsyncEngine) -> AsyncConnection:
         conn = engine.connect()
+        pool: Any = engine.sync_engine.pool
+        if pool.checkedin() > 0:
+            # An idle pooled connection: taken without I/O (no pre-ping), so without the task below.
+            # (Past ``pool_recycle`` it is replaced by a connect, which asyncpg bounds by the same timeout.)
+            return await conn.start()
         # Its own task, so that on time-out the request answers at once: cancelling a checkout whose
         # connect hangs makes asyncpg close that connection, which may take as long again.
         checkout = asyncio.ensure_future(conn.start())
