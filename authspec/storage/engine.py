@@ -283,28 +283,6 @@ class Database:
             self.on_unavailable("database")
         return _unavailable(exc)
 
-    @asynccontextmanager
-    async def lease(self) -> AsyncIterator[PgLease]:
-        """PostgreSQL: a pooled connection in autocommit (no BEGIN unless the caller opens an asyncpg
-        transaction), got within the connect timeout, for statements run on asyncpg directly. A
-        connection that failed as unavailable is invalidated (closed, not pooled again)."""
-        try:
-            lease = PgLease(self, await self._connect(self._reader))
-            await lease.attach()
-            try:
-                yield lease
-            except BaseException as exc:
-                if _is_unavailable(exc):
-                    await lease.connection.invalidate()
-                raise
-            finally:
-                await lease.connection.close()
-        except (*_UNAVAILABLE, DBAPIError, asyncpg.PostgresError) as exc:
-            error = self.unavailable(exc)
-            if error is None:
-                raise
-            raise error from exc
-
     async def dispose(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()
@@ -339,38 +317,6 @@ class _AsyncConn(Conn):
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         self._reconnect = None
         return await self.connection.run_sync(fn, *args)
-
-
-class PgLease:
-    """A pooled PostgreSQL connection lent to the hot path: ``driver`` is its asyncpg connection
-    (prepared statements cached by asyncpg), ``core`` runs SQLAlchemy statements on the same one."""
-
-    def __init__(self, db: Database, connection: AsyncConnection) -> None:
-        self.db = db
-        self.connection = connection
-        self.driver: Any = None  # the asyncpg connection, set by attach()
-
-    async def attach(self) -> None:
-        self.driver = (await self.connection.get_raw_connection()).driver_connection
-
-    @property
-    def core(self) -> Conn:
-        return _AsyncConn(self.connection)
-
-    async def first(self, run: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-        """The lease's first round trip: on a pooled connection found dead, once more on a new one
-        (nothing had happened on it yet), as ``_AsyncConn`` does for SQLAlchemy statements."""
-        try:
-            return await run(self.driver)
-        except (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, ConnectionError) as exc:
-            if isinstance(exc, asyncpg.InterfaceError) and "closed" not in str(exc):
-                raise
-            log.warning("a pooled connection was dead; retrying on a new one", extra={"event": "storage.reconnect"})
-            await self.connection.invalidate()
-            await self.connection.close()
-            self.connection = await self.db._connect(self.db._reader)
-            await self.attach()
-            return await run(self.driver)
 
 
 #: Failures of the database itself (unreachable, locked past the busy timeout, connection lost),

@@ -9,6 +9,7 @@ statement). Values are stored exactly as ``tables.UTCDateTime`` stores them (SQL
 text ``YYYY-MM-DD HH:MM:SS.ffffff``, which SQL compares as text; PostgreSQL: timestamptz), so
 rows written by either path read back the same through both. Rare steps (the reuse revocation)
 stay on SQLAlchemy Core, inside the exchange's transaction: ``end_session`` gets its ``Conn``.
+This module holds the statements and SQLite's implementation; ``hot_pg`` PostgreSQL's.
 """
 
 from __future__ import annotations
@@ -219,88 +220,3 @@ _GET_SESSION, _LIST_SESSIONS, _TOUCH_SESSION, _GET_USER, _GET_REFRESH = map(
     _qmarks, (GET_SESSION, LIST_SESSIONS, TOUCH_SESSION, GET_USER, GET_REFRESH)
 )
 _EXCHANGE, _ROTATE, _INSERT_REFRESH, _TOUCH_LOCKED = map(_qmarks, (EXCHANGE, ROTATE, INSERT_REFRESH, TOUCH_LOCKED))
-
-
-class PgHot:
-    """The hot path on PostgreSQL: asyncpg on a pooled autocommit connection (``Database.lease``)."""
-
-    def __init__(self, db: Database, end_session: EndSession) -> None:
-        self.db = db
-        self.end_session = end_session
-
-    async def get_session(self, session_id: str) -> Session | None:
-        async with self.db.lease() as lease:
-            row = await lease.first(lambda driver: driver.fetchrow(GET_SESSION, session_id))
-        return None if row is None else _session_of(row, _utc)
-
-    async def list_active_sessions(self, user_id: str, now: datetime) -> list[Session]:
-        async with self.db.lease() as lease:
-            rows = await lease.first(lambda driver: driver.fetch(LIST_SESSIONS, user_id, now))
-        return [_session_of(row, _utc) for row in rows]
-
-    async def get_user(self, user_id: str) -> User | None:
-        async with self.db.lease() as lease:
-            row = await lease.first(lambda driver: driver.fetchrow(GET_USER, user_id))
-        return None if row is None else _user_of(row, _utc)
-
-    async def touch_session(self, session_id: str, now: datetime) -> None:
-        async with self.db.lease() as lease:
-            await lease.first(lambda driver: driver.execute(TOUCH_SESSION, session_id, now))
-
-    async def exchange_refresh_token(
-        self, parent_hash: str, successor_hash: str, now: datetime, *, expires_at: datetime, grace: float, idle_ttl: int
-    ) -> Exchange:
-        async with self.db.lease() as lease:
-
-            async def begin(driver: Any) -> Any:
-                transaction = driver.transaction()
-                await transaction.start()
-                return transaction
-
-            transaction = await lease.first(begin)
-            try:
-                exchange = await self._exchange(lease, parent_hash, successor_hash, now, expires_at, grace, idle_ttl)
-            except BaseException:
-                try:
-                    await transaction.rollback()
-                except Exception:  # the connection failed meanwhile: never pooled again
-                    await lease.connection.invalidate()
-                raise
-            await transaction.commit()
-            return exchange
-
-    async def _exchange(
-        self,
-        lease: Any,
-        parent_hash: str,
-        successor_hash: str,
-        now: datetime,
-        expires_at: datetime,
-        grace: float,
-        idle_ttl: int,
-    ) -> Exchange:
-        driver = lease.driver
-        row = await driver.fetchrow(EXCHANGE_LOCKED, parent_hash)
-        if row is None:
-            return Exchange(ExchangeOutcome.INVALID)
-        session, parent = _session_of(row, _utc), _refresh_of(row, _utc, 10)
-        if not _decide(session, parent, now, idle_ttl):
-            return Exchange(ExchangeOutcome.INVALID)
-        if parent.rotated_at is None:
-            successor = _successor(session, parent, successor_hash, now, expires_at)
-            await driver.execute(
-                ROTATE_ALL, successor_hash, session.id, parent.user_id, now, successor.expires_at, parent_hash
-            )
-            if session.last_active_at < now:
-                session = dataclasses.replace(session, last_active_at=now)
-            return Exchange(ExchangeOutcome.ROTATED, session, parent, successor)
-        if _in_grace(parent, now, grace):
-            child_row = await driver.fetchrow(GET_REFRESH, parent.successor_hash)
-            child = None if child_row is None else _refresh_of(child_row, _utc)
-            if child is not None and _live(child):
-                return Exchange(ExchangeOutcome.GRACE, session, parent, child)
-        await self.end_session(lease.core, session.id, now, "refresh_token_reused")
-        return Exchange(ExchangeOutcome.REUSED, session, parent)
-
-
-EXCHANGE_LOCKED = EXCHANGE + " FOR UPDATE"

@@ -27,7 +27,8 @@ from authspec.services.ports import (
     User,
 )
 from authspec.storage.engine import Database
-from authspec.storage.hot import PgHot, SqliteHot
+from authspec.storage.hot import SqliteHot
+from authspec.storage.hot_pg import PgHot
 from authspec.storage.purge import purge
 from authspec.storage.sqlite import Conn
 from authspec.storage.tables import email_codes, refresh_tokens, registration_tokens, sessions, users
