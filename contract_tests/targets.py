@@ -159,7 +159,7 @@ def postgres_target(url: str, *, name: str = "postgres", **overrides: Any) -> Ta
     def drop_schema() -> None:
         import asyncio
 
-        import asyncpg  # type: ignore[import-untyped]
+        import asyncpg
 
         async def drop() -> None:
             conn = await asyncpg.connect(url)

@@ -25,11 +25,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 from sqlalchemy.engine import URL, CursorResult, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -235,6 +237,11 @@ class Database:
 
     async def _connect(self, engine: AsyncEngine) -> AsyncConnection:
         conn = engine.connect()
+        pool: Any = engine.sync_engine.pool
+        if pool.checkedin() > 0:
+            # An idle pooled connection: taken without I/O (no pre-ping), so without the task below.
+            # (Past ``pool_recycle`` it is replaced by a connect, which asyncpg bounds by the same timeout.)
+            return await conn.start()
         # Its own task, so that on time-out the request answers at once: cancelling a checkout whose
         # connect hangs makes asyncpg close that connection, which may take as long again.
         checkout = asyncio.ensure_future(conn.start())
@@ -260,6 +267,21 @@ class Database:
             closing.add_done_callback(self._late_closes.discard)
 
         checkout.add_done_callback(release)
+
+    @property
+    def sqlite(self) -> LoopConnection:
+        """SQLite's loop connection (the hot path's prepared statements run on its driver connection)."""
+        if self._sqlite is None:
+            raise TypeError("not a SQLite Database")
+        return self._sqlite
+
+    def unavailable(self, exc: BaseException) -> ServiceUnavailable | None:
+        """The 503 of a failure of the database itself (counted, logged), None for a statement's own error."""
+        if not _is_unavailable(exc):
+            return None
+        if self.on_unavailable is not None:
+            self.on_unavailable("database")
+        return _unavailable(exc)
 
     async def dispose(self) -> None:
         if self._sqlite is not None:
@@ -302,7 +324,17 @@ class _AsyncConn(Conn):
 #: Failures of the database itself (unreachable, locked past the busy timeout, connection lost),
 #: as opposed to a statement's own failure: they answer 503 instead of 500. ``PoolTimeout``: no
 #: connection came free in the pool within its timeout.
-_UNAVAILABLE = (OperationalError, InterfaceError, OSError, TimeoutError, PoolTimeout)
+#: The hot path's raw driver errors likewise: sqlite3's ``OperationalError``, asyncpg's interface
+#: errors (a closed connection); asyncpg's server errors carry their SQLSTATE.
+_UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    OSError,
+    TimeoutError,
+    PoolTimeout,
+    sqlite3.OperationalError,
+    asyncpg.InterfaceError,
+)
 #: SQLSTATE classes of a PostgreSQL that is there but cannot serve now: connection exception (08),
 #: insufficient resources (53, e.g. too many connections), operator intervention (57: a statement
 #: past ``statement_timeout`` is 57014, a server shutting down 57P01), system error (58).
@@ -312,7 +344,7 @@ _UNAVAILABLE_SQLSTATES = ("08", "53", "57", "58")
 def _is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, _UNAVAILABLE):
         return True
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)
     return isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATES
 
 

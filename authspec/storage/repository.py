@@ -9,7 +9,6 @@ before refresh-token rows, and several sessions in id order, so transactions can
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +21,6 @@ from authspec.services.ports import (
     DuplicateEmail,
     EmailCode,
     Exchange,
-    ExchangeOutcome,
     RefreshToken,
     RegistrationToken,
     Revocation,
@@ -31,6 +29,8 @@ from authspec.services.ports import (
 )
 from authspec.storage import revocations
 from authspec.storage.engine import Database
+from authspec.storage.hot import SqliteHot
+from authspec.storage.hot_pg import PgHot
 from authspec.storage.purge import purge
 from authspec.storage.sqlite import Conn
 from authspec.storage.tables import email_codes, refresh_tokens, registration_tokens, sessions, users
@@ -140,12 +140,12 @@ class SqlRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        #: The hot path (bearer check, list, me, refresh) on the driver, without SQLAlchemy per call.
+        self.hot: SqliteHot | PgHot = (SqliteHot if db.is_sqlite else PgHot)(db, _end_session)
 
     # -- users -------------------------------------------------------------------------------------
     async def get_user(self, user_id: str) -> User | None:
-        async with self.db.read() as conn:
-            row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
-        return _user(row) if row else None
+        return await self.hot.get_user(user_id)
 
     async def get_user_by_email(self, email: str) -> User | None:
         async with self.db.read() as conn:
@@ -289,27 +289,13 @@ class SqlRepository:
             await conn.execute(insert(refresh_tokens).values(**_refresh_values(refresh)))
 
     async def get_session(self, session_id: str) -> Session | None:
-        async with self.db.read() as conn:
-            row = (await conn.execute(select(sessions).where(sessions.c.id == session_id))).first()
-        return _session(row) if row else None
+        return await self.hot.get_session(session_id)
 
     async def list_active_sessions(self, user_id: str, now: datetime) -> list[Session]:
-        stmt = (
-            select(sessions)
-            .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None), sessions.c.expires_at > now)
-            .order_by(sessions.c.created_at.desc(), sessions.c.id)
-        )
-        async with self.db.read() as conn:
-            return [_session(row) for row in await conn.execute(stmt)]
+        return await self.hot.list_active_sessions(user_id, now)
 
     async def touch_session(self, session_id: str, now: datetime) -> None:
-        stmt = (
-            update(sessions)
-            .where(sessions.c.id == session_id, sessions.c.last_active_at < now)
-            .values(last_active_at=now)
-        )
-        async with self.db.write() as conn:
-            await conn.execute(stmt)
+        await self.hot.touch_session(session_id, now)
 
     async def revoke_session(self, session_id: str, now: datetime, reason: str) -> bool:
         async with self.db.write() as conn:
@@ -357,43 +343,11 @@ class SqlRepository:
     ) -> Exchange:
         """One write transaction: the parent token with its session, both locked (PostgreSQL's
         ``FOR UPDATE``, the session first as every writer does; SQLite's write lock), then the
-        writes its outcome needs."""
-        async with self.db.write() as conn:
-            row = (await conn.execute(_EXCHANGE.where(refresh_tokens.c.token_hash == parent_hash))).first()
-            if row is None:
-                return Exchange(ExchangeOutcome.INVALID)
-            session, parent = _session(row), _refresh_of(row)
-            if parent.revoked_at is not None or now >= parent.expires_at or not session.active_at(now, idle_ttl):
-                return Exchange(ExchangeOutcome.INVALID)
-            if parent.rotated_at is None:
-                successor = RefreshToken(
-                    token_hash=successor_hash,
-                    session_id=session.id,
-                    user_id=parent.user_id,
-                    created_at=now,
-                    expires_at=min(expires_at, session.expires_at),
-                    parent_hash=parent_hash,
-                )
-                await conn.execute(
-                    update(refresh_tokens)
-                    .where(refresh_tokens.c.token_hash == parent_hash)
-                    .values(rotated_at=now, successor_hash=successor_hash)
-                )
-                await conn.execute(insert(refresh_tokens).values(**_refresh_values(successor)))
-                if session.last_active_at < now:
-                    await conn.execute(update(sessions).where(sessions.c.id == session.id).values(last_active_at=now))
-                    session = dataclasses.replace(session, last_active_at=now)
-                return Exchange(ExchangeOutcome.ROTATED, session, parent, successor)
-            if parent.successor_hash is not None and (now - parent.rotated_at).total_seconds() <= grace:
-                child = (
-                    await conn.execute(
-                        select(refresh_tokens).where(refresh_tokens.c.token_hash == parent.successor_hash)
-                    )
-                ).first()
-                if child is not None and child.rotated_at is None and child.revoked_at is None:
-                    return Exchange(ExchangeOutcome.GRACE, session, parent, _refresh(child))
-            await _end_session(conn, session.id, now, "refresh_token_reused")
-            return Exchange(ExchangeOutcome.REUSED, session, parent)
+        writes its outcome needs (``authspec.storage.hot``; a reuse ends the session by
+        ``_end_session``, on SQLAlchemy Core, in that transaction)."""
+        return await self.hot.exchange_refresh_token(
+            parent_hash, successor_hash, now, expires_at=expires_at, grace=grace, idle_ttl=idle_ttl
+        )
 
     # -- the revocation feed --------------------------------------------------------------------------
     async def list_revocations(self, after: int, limit: int) -> list[Revocation]:

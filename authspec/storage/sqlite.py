@@ -15,6 +15,7 @@ recovery) is retried the same way. The file runs in WAL mode with ``synchronous=
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -31,7 +32,7 @@ _FIRST_PAUSE = 0.001
 _LONGEST_PAUSE = 0.05
 
 
-def _busy(exc: OperationalError) -> bool:
+def _busy(exc: OperationalError | sqlite3.OperationalError) -> bool:
     text = str(getattr(exc, "orig", exc)).lower()
     return "database is locked" in text or "database is busy" in text
 
@@ -89,6 +90,7 @@ class LoopConnection:
         )
         event.listen(self.engine, "connect", _on_connect)
         self._conn: Connection | None = None
+        self._raw: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
         self.reader: Conn = _ReadConn(self)
         self.writer: Conn = _SyncConn(self)
@@ -96,27 +98,34 @@ class LoopConnection:
     def connection(self) -> Connection:
         if self._conn is None or self._conn.closed:
             self._conn = self.engine.connect()
+            self._raw = self._conn.connection.dbapi_connection  # type: ignore[assignment]
         return self._conn
+
+    def raw(self) -> sqlite3.Connection:
+        """The pysqlite connection under ``connection()`` (it caches the statements it prepares)."""
+        raw = self._raw
+        if raw is None or self._conn is None or self._conn.closed:
+            self.connection()
+            raw = self._raw
+            assert raw is not None
+        return raw
 
     def _in_transaction(self) -> bool:
         """Whether SQLite has a transaction open (a write's; reads run without one)."""
-        conn = self._conn
-        raw = None if conn is None or conn.closed else conn.connection.dbapi_connection
+        raw = self._raw
         return bool(raw is not None and raw.in_transaction)
 
     def _end(self, *, commit: bool) -> None:
-        """End the write transaction. (SQLAlchemy's own idea of a transaction, begun by any statement,
-        means nothing with the driver's transaction control off: reads leave it be.)"""
+        """End the write transaction at the driver. (SQLAlchemy's own idea of a transaction, begun by
+        any statement, means nothing with the driver's transaction control off: it is ended too when
+        one was begun, and reads leave it be.)"""
         conn = self._conn
         if conn is None or conn.closed:
             return
-        if commit:
-            conn.commit()
-        else:
-            conn.rollback()
-        if self._in_transaction():  # a BEGIN that no statement followed
-            raw = conn.connection.dbapi_connection
-            assert raw is not None
+        if conn.in_transaction():
+            conn.commit() if commit else conn.rollback()
+        raw = self._raw
+        if raw is not None and raw.in_transaction:
             raw.commit() if commit else raw.rollback()
 
     async def _writer_done(self) -> None:
@@ -132,11 +141,22 @@ class LoopConnection:
             await self._writer_done()
             try:
                 return run(self.connection())
-            except OperationalError as exc:
+            except (OperationalError, sqlite3.OperationalError) as exc:
                 if not _busy(exc) or asyncio.get_running_loop().time() + pause > deadline:
                     raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, _LONGEST_PAUSE)
+
+    async def fetch(self, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
+        """A read of the hot path: one prepared statement on the driver connection, no BEGIN (retried
+        as every read is when busy)."""
+        if not self._lock.locked() or not self._in_transaction():
+            try:
+                return self.raw().execute(sql, parameters).fetchall()
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc):
+                    raise
+        return await self.retry_busy(lambda _conn: self.raw().execute(sql, parameters).fetchall())
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
@@ -148,18 +168,21 @@ class LoopConnection:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``, one writer of this process at a time."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.busy_seconds
-        try:
-            async with asyncio.timeout_at(deadline):
-                await self._lock.acquire()
-        except TimeoutError:
-            raise TimeoutError(f"the SQLite write lock was not free within {self.busy_seconds} s") from None
+        if self._lock.locked():  # another write of this process is open: queue, within the bound
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._lock.acquire()
+            except TimeoutError:
+                raise TimeoutError(f"the SQLite write lock was not free within {self.busy_seconds} s") from None
+        else:
+            await self._lock.acquire()  # free: taken at once, without a pause
         try:
             pause = _FIRST_PAUSE
             while True:
                 try:
-                    self.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                    self.raw().execute("BEGIN IMMEDIATE")
                     break
-                except OperationalError as exc:
+                except sqlite3.OperationalError as exc:
                     self._end(commit=False)
                     if not _busy(exc) or loop.time() + pause > deadline:
                         raise
@@ -178,6 +201,7 @@ class LoopConnection:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+            self._raw = None
         self.engine.dispose()
 
 

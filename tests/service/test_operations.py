@@ -52,16 +52,20 @@ def test_health_and_readiness(api: Api, monkeypatch: pytest.MonkeyPatch) -> None
 def test_a_database_failure_is_503(api: Api, tmp_path: Path) -> None:
     from sqlalchemy.engine import make_url
 
+    from authspec.storage.hot import SqliteHot
+    from authspec.storage.repository import _end_session
     from authspec.storage.sqlite import LoopConnection
 
-    db = api.app.authspec.extras["storage"].db
-    working = db._sqlite
+    storage = api.app.authspec.extras["storage"]
+    db, repo = storage.db, storage.repository
+    working, working_hot = db._sqlite, repo.hot
     db._sqlite = LoopConnection(make_url(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"))
+    repo.hot = SqliteHot(db, _end_session)  # the hot path on the failing database too
     try:
         assert_error(api.post("/auth/email/request-code", {"email": EMAIL}), 503, "service_unavailable")
         assert_error(api.post("/auth/refresh", {"refreshToken": "A" * 43}), 503, "service_unavailable")
     finally:
-        db._sqlite = working
+        db._sqlite, repo.hot = working, working_hot
     data(api.post("/auth/email/request-code", {"email": EMAIL}))
 
 
