@@ -64,7 +64,7 @@ typescript: $(STAMP) $(NODE_STAMP) ## Regenerate the TypeScript client's types f
 client: $(NODE_STAMP) ## Build @authspec/client into clients/typescript/dist
 	node_modules/.bin/tsc -p clients/typescript/tsconfig.json
 
-bench: $(STAMP) ## Benchmarks: mock vs Prism, service vs bare Starlette, 1k vs 1M sessions (build/bench.json)
+bench: $(STAMP) ## Benchmarks: service vs better-auth and the Python limit, mock vs Prism, alternating (build/bench.json)
 	$(PY) -m bench
 
 clean: ## Remove build output, caches and the virtualenv

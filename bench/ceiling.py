@@ -1,4 +1,4 @@
-"""The ceiling: the two benchmarked operations on bare Starlette, doing the service's work without Connexion.
+"""The ceiling: the benchmarked operations on bare Starlette, doing the service's work without Connexion.
 
 Same settings, storage, services, keyring and envelope as ``handlers.app``; the request body is
 checked against the contract's schema and, when ``VALIDATE_RESPONSES`` is on (the default), the
@@ -25,7 +25,7 @@ from authspec.errors import AuthspecError, BadRequest, Unauthorized
 from authspec.fastpath import compile_schema
 from authspec.mail import build_mailer
 from authspec.services import build_services
-from authspec.services.results import Principal
+from authspec.services.results import Principal, user_data
 from authspec.services.secrets import ServiceSecrets
 from authspec.settings import Settings
 from authspec.spec import API_SPEC, load_bundle
@@ -36,11 +36,11 @@ from authspec.storage.secretfile import load_secret, persist_secret
 API = "/api/v1"
 
 
-def _schema(operation: dict[str, Any], *where: str) -> Any:
+def _schema(spec: dict[str, Any], operation: dict[str, Any], *where: str) -> Any:
     node: Any = operation
     for key in where:
         node = node[key]
-    compiled = compile_schema(node)
+    compiled = compile_schema({**node, "components": spec.get("components") or {}})
     assert isinstance(compiled, jsonschema_rs.Validator)
     return compiled
 
@@ -61,9 +61,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     spec = load_bundle(API_SPEC)
     refresh_op = spec["paths"]["/auth/refresh"]["post"]
     list_op = spec["paths"]["/auth/sessions"]["get"]
-    refresh_in = _schema(refresh_op, "requestBody", "content", "application/json", "schema")
-    refresh_out = _schema(refresh_op, "responses", "200", "content", "application/json", "schema")
-    list_out = _schema(list_op, "responses", "200", "content", "application/json", "schema")
+    refresh_in = _schema(spec, refresh_op, "requestBody", "content", "application/json", "schema")
+    refresh_out = _schema(spec, refresh_op, "responses", "200", "content", "application/json", "schema")
+    list_out = _schema(spec, list_op, "responses", "200", "content", "application/json", "schema")
+    me_op = spec["paths"]["/auth/me"]["get"]
+    me_out = _schema(spec, me_op, "responses", "200", "content", "application/json", "schema")
     check_responses = settings.validate_responses
 
     def respond(envelope: dict[str, Any], schema: Any) -> Response:
@@ -92,16 +94,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return error(exc)
         return respond(success(pair.as_data(), clock.now()), refresh_out)
 
+    async def principal(request: Request) -> Principal:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("No bearer token was sent")
+        info = await services.sessions.authenticate(token)
+        return Principal.from_token_info(info["sub"], info)
+
     async def list_sessions(request: Request) -> Response:
         try:
-            scheme, _, token = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not token:
-                raise Unauthorized("No bearer token was sent")
-            info = await services.sessions.authenticate(token)
-            listed = await services.sessions.list(Principal.from_token_info(info["sub"], info))
+            listed = await services.sessions.list(await principal(request))
         except AuthspecError as exc:
             return error(exc)
         return respond(success(listed.as_data(), clock.now()), list_out)
+
+    async def me(request: Request) -> Response:
+        try:
+            user = await services.auth.current_user((await principal(request)).user_id)
+        except AuthspecError as exc:
+            return error(exc)
+        return respond(success(user_data(user), clock.now()), me_out)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -115,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route(f"{API}/auth/refresh", refresh, methods=["POST"]),
             Route(f"{API}/auth/sessions", list_sessions, methods=["GET"]),
+            Route(f"{API}/auth/me", me, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -2,7 +2,8 @@
 
 ``service`` and ``mock`` are the shipped apps; ``service_stock`` and ``mock_stock`` are the same
 apps on stock Connexion (``create_app(fast=False)``: the "before" of ``authspec.fastpath``);
-``ceiling`` is the bare-Starlette app of ``bench.ceiling``. Settings come from ``AUTHSPEC_*``.
+``ceiling`` is the bare-Starlette app of ``bench.ceiling`` and ``limit`` the bare-ASGI limit
+reference of ``bench.limit``. Settings come from ``AUTHSPEC_*``.
 """
 
 from __future__ import annotations
@@ -41,5 +42,11 @@ def mock_stock() -> Any:
 
 def ceiling() -> Any:
     from bench.ceiling import create_app
+
+    return create_app()
+
+
+def limit() -> Any:
+    from bench.limit import create_app
 
     return create_app()

@@ -1,8 +1,9 @@
 """Processes of the benchmark: servers pinned to one core, the load generator to the other.
 
-``Server`` starts uvicorn (an app factory of ``bench.factories``) or Prism, waits until it
-answers and stops it; ``Tools`` finds (and where it can, installs) wrk and Prism and says what
-it fell back to; ``load`` runs one measurement and returns its ``BENCHJSON`` report.
+``Server`` starts uvicorn (an app factory of ``bench.factories``), Prism or better-auth, waits
+until it answers and stops it; ``Tools`` finds (and where it can, installs) wrk, Prism and
+better-auth (``npm ci`` of ``bench/better-auth``'s lockfile into ``build/better-auth``) and says
+what it fell back to; ``load`` runs one measurement of an ``Op`` and returns its ``BENCHJSON`` report.
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.ops import Op
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "bench"
 PRISM_PREFIX = ROOT / "build" / "prism"
 PRISM_PACKAGE = "@stoplight/prism-cli@5"
+BETTER_AUTH_SOURCE = ROOT / "bench" / "better-auth"
+BETTER_AUTH_PREFIX = ROOT / "build" / "better-auth"
 SERVER_CORE, LOAD_CORE = "0", "1"
 
 
@@ -40,10 +45,11 @@ class Tools:
     pin: bool = False
     wrk: str | None = None
     prism: str | None = None
+    better_auth: Path | None = None  # its server script, installed next to its node_modules
     notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def find(cls, *, want_prism: bool) -> Tools:
+    def find(cls, *, want_prism: bool, want_better_auth: bool = False) -> Tools:
         tools = cls()
         tools.pin = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
         if not tools.pin:
@@ -57,6 +63,10 @@ class Tools:
             tools.prism = _prism()
             if tools.prism is None:
                 tools.notes.append(f"Prism ({PRISM_PACKAGE}) could not be installed: the Prism rows are skipped")
+        if want_better_auth:
+            tools.better_auth = _better_auth()
+            if tools.better_auth is None:
+                tools.notes.append("better-auth could not be installed (npm ci): its rows are skipped")
         return tools
 
     def pinned(self, core: str, command: list[str]) -> list[str]:
@@ -96,6 +106,37 @@ def _prism() -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return str(binary) if binary.exists() else None
+
+
+def _better_auth() -> Path | None:
+    """better-auth's server script in ``build/better-auth``, installed from the committed lockfile."""
+    lock = BETTER_AUTH_SOURCE / "package-lock.json"
+    installed = BETTER_AUTH_PREFIX / "package-lock.json"
+    modules = BETTER_AUTH_PREFIX / "node_modules"
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        return None
+    BETTER_AUTH_PREFIX.mkdir(parents=True, exist_ok=True)
+    if not (modules.is_dir() and installed.exists() and installed.read_bytes() == lock.read_bytes()):
+        say(f"installing better-auth (npm ci) into {BETTER_AUTH_PREFIX.relative_to(ROOT)}; it builds better-sqlite3")
+        for name in ("package.json", "package-lock.json"):
+            shutil.copyfile(BETTER_AUTH_SOURCE / name, BETTER_AUTH_PREFIX / name)
+        try:
+            done = subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=BETTER_AUTH_PREFIX,
+                check=False,
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if done.returncode != 0:
+            say(f"npm ci failed: {done.stderr.strip()[-300:]}")
+            return None
+    script = BETTER_AUTH_PREFIX / "server.mjs"
+    shutil.copyfile(BETTER_AUTH_SOURCE / "server.mjs", script)  # resolves its imports from node_modules there
+    return script
 
 
 class Server:
@@ -156,21 +197,20 @@ class Server:
             self.process.wait(5)
 
 
-def load(
-    tools: Tools, url: str, mode: str, path: str, tokens: list[str], *, connections: int, duration: float
-) -> dict[str, object]:
+def load(tools: Tools, url: str, op: Op, tokens: list[str], *, connections: int, duration: float) -> dict[str, object]:
     """One measurement: ``connections`` connections for ``duration`` seconds from the load core."""
     BUILD.mkdir(parents=True, exist_ok=True)
-    token_file = BUILD / "tokens.txt"
+    token_file, spec_file = BUILD / "tokens.txt", BUILD / "request.spec"
     token_file.write_text("\n".join(tokens) + "\n")
+    spec_file.write_text(op.spec_lines())
     if tools.wrk:
         command = [
             tools.wrk, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
-            "-s", str(ROOT / "bench" / "pool.lua"), url, "--", mode, path, str(token_file),
+            "-s", str(ROOT / "bench" / "pool.lua"), url, "--", str(spec_file), str(token_file),
         ]  # fmt: skip
     else:
         command = [
-            sys.executable, "-m", "bench.loadgen", url, mode, path, str(token_file),
+            sys.executable, "-m", "bench.loadgen", url, str(spec_file), str(token_file),
             "--connections", str(connections), "--duration", str(duration),
         ]  # fmt: skip
     done = subprocess.run(
