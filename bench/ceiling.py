@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     list_out = _schema(spec, list_op, "responses", "200", "content", "application/json", "schema")
     me_op = spec["paths"]["/auth/me"]["get"]
     me_out = _schema(spec, me_op, "responses", "200", "content", "application/json", "schema")
-    check_responses = settings.validate_responses
+    check_responses = settings.validates_responses()
 
     def respond(envelope: dict[str, Any], schema: Any) -> Response:
         if check_responses and not schema.is_valid(envelope):

@@ -25,6 +25,9 @@ SERVICE = "service"
 BETTER_AUTH = "better-auth"
 CEILING = "ceiling (bare Starlette)"
 LIMIT = "limit (bare ASGI)"
+VERIFIER = "resource server (authspec.verify)"
+#: Issue 15's rows, set beside the service's own GET /auth/me (``x_me``).
+BESIDE_ME = ("POST /auth/introspect", "GET /protected")
 
 
 def target(kind: str, backend: str = "") -> str:
@@ -58,7 +61,9 @@ def add_ratios(rows: list[dict[str, Any]], previous: list[dict[str, Any]] | None
             small = _find(rows, "b", target(SERVICE, backend), like)
             if small is not None and small.get("p50_ms"):
                 row["p50_vs_1k"] = round(row["p50_ms"] / small["p50_ms"], 2)
-        if kind != LIMIT:
+        if like in BESIDE_ME:
+            _ratio(row, _find(rows, "b", target(SERVICE, backend), "GET /auth/me"), "x_me")
+        elif kind != LIMIT:
             _ratio(row, _find(rows, "b", target(LIMIT, "SQLite"), like), "x_limit")
         _ratio(row, before.get((row["target"], row["operation"])), "x_prev")
 
@@ -127,6 +132,7 @@ def format_table(result: dict[str, Any]) -> str:
     lines = [head, "-" * len(head)]
     for row in result["rows"]:
         extra = f"  p50 {row['p50_vs_1k']:.2f}× of ~1k sessions" if "p50_vs_1k" in row else ""
+        extra += f"  {row['x_me']:.2f}× the service's GET /auth/me" if "x_me" in row else ""
         lines.append(
             f"({row['section']}) {row['target']:<40} {row['operation']:<27} {row['rps']:>8.0f} {row['p50_ms']:>7.2f} "
             f"{row['p99_ms']:>8.2f} {row['errors']:>4} {_x(row.get('x_peer')):>6} {_x(row.get('x_ceiling')):>6} "

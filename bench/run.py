@@ -29,6 +29,7 @@ added to a ``compare`` list below.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import platform
@@ -44,9 +45,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import ops, report
+from bench.factories import BENCH_CLIENT_ID, BENCH_CLIENT_SECRET
 from bench.ops import Op
 from bench.peers import better_auth_pool, better_auth_server, better_auth_version, check, mock_pool
-from bench.report import BETTER_AUTH, CEILING, LIMIT, MOCK, PRISM, SERVICE, target
+from bench.report import BETTER_AUTH, CEILING, LIMIT, MOCK, PRISM, SERVICE, VERIFIER, target
 from bench.servers import BUILD, ROOT, Server, Tools, load, say
 
 BENCH_DB = "authspec_bench"
@@ -195,6 +197,9 @@ class Bench:
             "AUTHSPEC_DATABASE_URL": url,
             "AUTHSPEC_JWT_PRIVATE_KEY_FILE": str(BUILD / "bench-keys.pem"),
             "AUTHSPEC_MAIL_BACKEND": "console",
+            # As in production (AUTHSPEC_ENV=prod's default): the contract suite validates every answer.
+            "AUTHSPEC_VALIDATE_RESPONSES": "false",
+            "AUTHSPEC_INTROSPECTION_CLIENTS": f"{BENCH_CLIENT_ID}:{hashlib.sha256(BENCH_CLIENT_SECRET.encode()).hexdigest()}",  # noqa: E501
         }
         # The seeder's bulk inserts of a million rows outlast the service's 5 s statement timeout.
         seeder = Seeder(
@@ -244,6 +249,17 @@ class Bench:
                             entries.insert(1, Entry(kind, server, theirs, fixed(tokens), op.label, backend))
                         await self.compare("b", entries, **extra)
                     entries = [Entry(kind, server, ops.REFRESH, minted, backend=backend) for kind, server in ours]
+                    await self.compare("b", entries, **extra)
+                    # Issue 15: introspection and local verification beside the service's own GET /auth/me.
+                    verifying = {**env, "BENCH_VERIFY_URL": service.url}
+                    guard = stack.enter_context(
+                        Server.uvicorn(target(VERIFIER, backend), "protected", verifying, self.tools, "/healthz")
+                    )
+                    introspect = ops.introspect(BENCH_CLIENT_ID, BENCH_CLIENT_SECRET)
+                    entries = [
+                        Entry(SERVICE, service, introspect, bearer, backend=backend),
+                        Entry(VERIFIER, guard, ops.protected(), bearer, backend=backend),
+                    ]
                     await self.compare("b", entries, **extra)
                 if "c" in self.sections:
                     started = time.monotonic()
