@@ -37,6 +37,8 @@ log = logging.getLogger("authspec.introspection")
 POLL_INTERVAL = 0.3
 #: The contract's bounds on ``wait`` and ``limit``.
 MAX_WAIT = 30
+#: The largest id a store hands out (a signed 64-bit integer, as SQLite and PostgreSQL keep it).
+MAX_CURSOR = 2**63 - 1
 MAX_LIMIT = 1000
 
 
@@ -186,6 +188,8 @@ class IntrospectionService:
         ``wait`` seconds while it is empty. A cursor beyond the newest entry (the store was reset)
         reads as absent."""
         cursor = int(after) if after else 0
+        if cursor > MAX_CURSOR:  # no store hands out such an id: beyond the newest entry, so absent
+            cursor = 0
         limit = max(1, min(limit, MAX_LIMIT))
         page = await self._page(cursor, limit)
         if page is None:

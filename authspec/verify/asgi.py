@@ -71,7 +71,7 @@ class VerifyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(scope, receive, send)
+            await self._serve_lifespan(scope, receive, send)
             return
         if scope["type"] not in ("http", "websocket") or scope.get("path") in self.public_paths:
             await self.app(scope, receive, send)
@@ -90,7 +90,7 @@ class VerifyMiddleware:
         scope.setdefault("state", {})[STATE_KEY] = claims
         await self.app(scope, receive, send)
 
-    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _serve_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         startup = await receive()
         try:
             await self.verifier.start()

@@ -3,6 +3,7 @@ generator respects patterns, formats and bounds."""
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,15 @@ ROUTES = {op["operationId"]: (path, method) for path, method, op in iter_operati
 ROOT_PATHS = {path for path, item in load_bundle()["paths"].items() if path_servers_root(item)}
 
 
+def _credentials(operation: dict[str, Any], tokens: dict[str, Any]) -> dict[str, str]:
+    """The resource server's Basic credentials (the mock's development client) for its operations,
+    else the user's bearer token."""
+    schemes = {name for requirement in operation.get("security", []) for name in requirement}
+    if "resourceServerAuth" in schemes:
+        return {"Authorization": "Basic " + base64.b64encode(b"dev-resource-server:dev-secret").decode()}
+    return bearer(tokens)
+
+
 def _request_body(operation: dict[str, Any]) -> Any:
     media = (operation.get("requestBody") or {}).get("content", {}).get("application/json")
     return media.get("example") if media else None
@@ -37,7 +47,10 @@ def test_every_declared_status_over_http(client: TestClient, operation: dict[str
     for status in declared_statuses(operation):
         for prefer in (f"code={status}", f"code={status}, dynamic=true"):
             answered = client.request(
-                method.upper(), url, json=_request_body(operation), headers={**bearer(tokens), "Prefer": prefer}
+                method.upper(),
+                url,
+                json=_request_body(operation),
+                headers={**_credentials(operation, tokens), "Prefer": prefer},
             )
             assert answered.status_code == status, (prefer, answered.text)
 

@@ -85,6 +85,13 @@ def test_a_cursor_beyond_the_newest_entry_reads_as_absent(rs_api: Api) -> None:
     assert [e["sid"] for e in page["revocations"]] == sids
 
 
+def test_a_cursor_past_any_64_bit_id_reads_as_absent(rs_api: Api) -> None:
+    sids = end_sessions(rs_api, 1)
+    for after in (str(2**63), "9" * 32):  # the contract allows 32 digits; no store keeps such an id
+        page = feed(rs_api, after=after)
+        assert [e["sid"] for e in page["revocations"]] == sids
+
+
 def test_malformed_parameters_are_validation_failed(rs_api: Api) -> None:
     for params in ({"after": "abc"}, {"wait": 31}, {"limit": 0}, {"limit": 1001}, {"wait": -1}):
         answer = rs_api.get("/auth/revocations", params=params, headers=basic())
