@@ -251,6 +251,7 @@ class Bench:
                     entries = [Entry(kind, server, ops.REFRESH, minted, backend=backend) for kind, server in ours]
                     await self.compare("b", entries, **extra)
                     # Issue 15: introspection and local verification beside the service's own GET /auth/me.
+                    bearer = fixed((await seeder.mint()).access)  # minting for refresh ended the earlier sessions
                     verifying = {**env, "BENCH_VERIFY_URL": service.url}
                     guard = stack.enter_context(
                         Server.uvicorn(target(VERIFIER, backend), "protected", verifying, self.tools, "/healthz")
