@@ -7,7 +7,8 @@ pair a line (blank lines and ``#`` comments ignored); both may be set (their uni
 entry is one line naming the setting. ``ResourceClients.authenticate`` compares the hash of the
 presented secret with ``hmac.compare_digest`` — against a stand-in hash for an unknown id too — and
 refuses a missing, malformed, unknown or wrong credential with the same 401 ``invalid_client``,
-whatever the request carries besides. The mock, with neither setting, accepts the documented
+whatever the request carries besides. Id and secret may come form-encoded, as RFC 6749 2.3.1 has
+OAuth clients send them, or as they are (curl, httpx). The mock, with neither setting, accepts the documented
 development client ``dev-resource-server`` / ``dev-secret``.
 """
 
@@ -20,6 +21,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 from authspec.errors import Unauthorized
 
@@ -110,8 +112,12 @@ class ResourceClients:
         except (binascii.Error, ValueError):
             raise _refused() from None
         client_id, sep, secret = decoded.partition(":")
-        expected = self.hashes.get(client_id, _STAND_IN)
-        matches = hmac.compare_digest(expected.encode(), secret_hash(secret).encode())
-        if not sep or not matches or client_id not in self.hashes:
+        # RFC 6749 2.3.1: OAuth clients (Spring Security, openid-client, mod_auth_openidc) form-encode
+        # the id and the secret before Basic; curl -u and httpx do not. An id of ._~- letters and
+        # digits decodes to itself; the secret is tried as sent and decoded, both always compared.
+        client_id = unquote_plus(client_id)
+        expected = self.hashes.get(client_id, _STAND_IN).encode()
+        tried = [hmac.compare_digest(expected, secret_hash(s).encode()) for s in (secret, unquote_plus(secret))]
+        if not sep or not any(tried) or client_id not in self.hashes:
             raise _refused()
         return client_id

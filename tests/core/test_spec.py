@@ -101,6 +101,14 @@ def test_security_is_either_absent_or_exactly_the_bearer_scheme_or_resource_serv
         assert op.get("security", expected) == expected, op["operationId"]
 
 
+def test_the_feeds_cursor_and_wait_have_no_example_for_swagger_ui_to_prefill() -> None:
+    # "Try it out" fills an optional parameter with its example: a made-up cursor skipped entries,
+    # a wait of 25 held an empty feed's answer for 25 s.
+    params = load_bundle()["paths"]["/auth/revocations"]["get"]["parameters"]
+    prefilled = {p["name"]: p.get("example", p.get("examples")) for p in params if p["name"] in ("after", "wait")}
+    assert prefilled == {"after": None, "wait": None}
+
+
 def test_the_bundle_documents_production_and_development_with_variables() -> None:
     spec = load_bundle()
     assert [(s["url"], s["description"].split(" ")[0]) for s in spec["servers"]] == [

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote_plus
 
 import httpx
 import pytest
@@ -152,6 +153,18 @@ def test_an_unknown_caller_gets_the_same_401_whatever_the_token(rs_api: Api) -> 
     assert len(bodies) == 1
     feed = rs_api.get("/auth/revocations")
     assert_error(feed, 401, "invalid_client")
+
+
+def test_form_encoded_credentials_are_accepted_as_rfc_6749_sends_them(make_api: Callable[..., Api]) -> None:
+    secret = "z/tZ9+Vw:X2=%~ b"
+    api = make_api(introspection_clients=f"java~api:{secret_hash(secret)}")
+    token = api.login("ada@example.com").access
+    # Java's URLEncoder encodes "~" too; Python's quote_plus with safe="" encodes the rest alike.
+    encoded = basic("java%7Eapi", quote_plus(secret, safe=""))
+    for headers in (basic("java~api", secret), encoded):
+        assert active(api, token, headers=headers)["active"] is True
+    for wrong in (basic("java~api", quote_plus(secret + "x", safe="")), basic("java%7Eapi", "z/tZ9")):
+        assert_error(introspect(api, token, headers=wrong), 401, "invalid_client")
 
 
 def test_without_configured_clients_every_caller_is_refused(api: Api) -> None:

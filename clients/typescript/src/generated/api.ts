@@ -1302,15 +1302,9 @@ export interface operations {
     listRevocations: {
         parameters: {
             query?: {
-                /**
-                 * @description The `cursor` of the previous answer; absent, the feed starts at its oldest entry.
-                 * @example 42
-                 */
+                /** @description The `cursor` of the previous answer; absent, the feed starts at its oldest entry. */
                 after?: string;
-                /**
-                 * @description Hold the answer up to this many seconds while nothing follows the cursor (long-poll).
-                 * @example 25
-                 */
+                /** @description Hold the answer up to this many seconds while nothing follows the cursor (long-poll). */
                 wait?: number;
                 /**
                  * @description At most this many entries.
