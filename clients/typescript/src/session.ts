@@ -127,15 +127,20 @@ export class SessionManager {
     private readonly key: string,
     private readonly rotate: (refreshToken: string) => Promise<TokenPair>,
   ) {
-    this.unsubscribe =
-      storage.subscribe?.(key, (value) => {
-        const pair = parsePair(value);
-        const had = this.known;
-        this.known = pair?.refreshToken ?? null;
-        if (!pair && had) this.emit({ event: "SIGNED_OUT", pair: null, reason: "other_tab" });
-        else if (pair && !had) this.emit({ event: "SIGNED_IN", pair });
-        else if (pair && had !== pair.refreshToken) this.emit({ event: "TOKEN_REFRESHED", pair });
-      }) ?? (() => {});
+    this.unsubscribe = storage.subscribe?.(key, (value) => this.observe(parsePair(value))) ?? (() => {});
+  }
+
+  /**
+   * What this tab learns of the stored pair, from another tab's write or its own read: one event
+   * per change it had not seen yet, whichever way it learns of it first (the storage event and a
+   * read after the refresh lock arrive in either order).
+   */
+  private observe(pair: TokenPair | null): void {
+    const had = this.known;
+    this.known = pair?.refreshToken ?? null;
+    if (!pair && had) this.emit({ event: "SIGNED_OUT", pair: null, reason: "other_tab" });
+    else if (pair && !had) this.emit({ event: "SIGNED_IN", pair });
+    else if (pair && had !== pair.refreshToken) this.emit({ event: "TOKEN_REFRESHED", pair });
   }
 
   onChange(listener: AuthListener): () => void {
@@ -158,14 +163,18 @@ export class SessionManager {
 
   async getPair(): Promise<TokenPair | null> {
     const pair = parsePair(await this.storage.getItem(this.key));
-    this.known = pair?.refreshToken ?? null;
+    // The first read learns the pair silently; a later one that finds another tab's pair reports it.
+    if (this.known === null) this.known = pair?.refreshToken ?? null;
+    else this.observe(pair);
     return pair;
   }
 
   async setPair(pair: TokenPair, event: AuthEvent = "SIGNED_IN"): Promise<void> {
     await this.storage.setItem(this.key, JSON.stringify(pair));
+    const seen = this.known === pair.refreshToken;
     this.known = pair.refreshToken;
-    this.emit({ event, pair });
+    // A refreshed pair this tab already reported (adopted from another tab's rotation) is not news.
+    if (event !== "TOKEN_REFRESHED" || !seen) this.emit({ event, pair });
   }
 
   /** Clears the pair, unless it has meanwhile been replaced by another one (`only` given). */
