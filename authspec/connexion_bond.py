@@ -89,11 +89,12 @@ BOND: tuple[Touchpoint, ...] = (
     Touchpoint(
         "_parse",
         "connexion.validators.abstract:AbstractRequestBodyValidator / AbstractResponseBodyValidator",
-        ("authspec/validation.py", "authspec/fastpath.py"),
+        ("authspec/validation.py", "authspec/fastpath.py", "authspec/formbody.py"),
         "hostile bodies (deep nesting, huge integers, lone surrogates, unknown charsets) must be "
         "400/415 envelopes; the validator_map replaces the class, but parsing is this method. The "
         "fast path keeps the decoded request body for the handler and validates an answer from the "
-        "value it was encoded from (authspec.jsonbody): decoding is this method too",
+        "value it was encoded from (authspec.jsonbody): decoding is this method too; an urlencoded "
+        "form parsed by the validator is kept for the handler the same way (authspec.formbody)",
     ),
     Touchpoint(
         "_validate",
@@ -110,9 +111,17 @@ BOND: tuple[Touchpoint, ...] = (
     Touchpoint(
         "_schema",
         "connexion.validators.json:JSONRequestBodyValidator",
-        ("authspec/fastpath.py", "authspec/validation.py"),
+        ("authspec/fastpath.py", "authspec/validation.py", "authspec/formbody.py"),
         "the compiled validator is looked up by the schema Connexion validates against, and the "
-        "fallback validators are rebuilt on it with ECMA-262 patterns (authspec.patterns)",
+        "fallback validators are rebuilt on it with ECMA-262 patterns (authspec.patterns); a form "
+        "schema with file properties keeps the handler's own form parsing",
+    ),
+    Touchpoint(
+        "_form_parser_cls",
+        "connexion.validators.form_data:FormDataValidator",
+        ("authspec/formbody.py",),
+        "an urlencoded form is parsed once, by a parser that reads plain forms without "
+        "python-multipart's per-byte callbacks; Connexion builds its parser from this property",
     ),
     Touchpoint(
         "_validator",

@@ -15,7 +15,9 @@ points and keeps its behaviour; it only does each piece of that work once:
   list): the per-operation and per-content-type plans are computed once and kept.
 - ``FastAsyncApp``: the handler of each operation is decorated once, not per request, and JSON is
   decoded and encoded once per request (``authspec.jsonbody``: the validator's decoded body goes
-  to the handler, answers are encoded by orjson and validated from the value they encode).
+  to the handler, answers are encoded by orjson and validated from the value they encode), and
+  an operation's body definitions are worked out once and an urlencoded form parsed once
+  (``authspec.formbody``; a form the compiled validator accepts skips Connexion's validator).
 """
 
 from __future__ import annotations
@@ -43,13 +45,14 @@ from connexion.middleware.response_validation import (
     ResponseValidationMiddleware,
     ResponseValidationOperation,
 )
+from connexion.operations import OpenAPIOperation
 from connexion.validators import (
-    FormDataValidator,
     MultiPartFormDataValidator,
     TextResponseBodyValidator,
 )
 from starlette.types import Receive, Scope, Send
 
+from authspec.formbody import OnceBodyOperation, OnceFormDataValidator
 from authspec.jsonbody import MISSING, PARSED_BODY, OnceJsonifier, ParsedBodyRequest, encoded_value
 from authspec.spec import SpecError, inline_schema
 from authspec.validation import OneLineJSONRequestBodyValidator, PatternJSONResponseBodyValidator
@@ -160,6 +163,17 @@ def compiled_validator_map() -> dict[str, Any]:
             result: dict[str, Any] | None = super()._validate(body)  # jsonschema decides, one line per problem
             return result
 
+    class CompiledFormDataValidator(OnceFormDataValidator):
+        def _validate(self, body: Any) -> dict[str, Any] | None:
+            # Accepted at once only without a field the schema does not name (what strict
+            # validation refuses); anything else gets Connexion's checks, as before.
+            names = self._schema.get("properties") or {}
+            if isinstance(body, dict) and all(name in names for name in body):
+                if _accepts(cache.get(self._schema), body):
+                    return None
+            result: dict[str, Any] | None = super()._validate(body)
+            return result
+
     class CompiledJSONResponseBodyValidator(PatternJSONResponseBodyValidator):
         _chunks: list[bytes] | None = None
 
@@ -184,7 +198,7 @@ def compiled_validator_map() -> dict[str, Any]:
         "body": MediaTypeDict(
             {
                 "*/*json": CompiledJSONRequestBodyValidator,
-                "application/x-www-form-urlencoded": FormDataValidator,
+                "application/x-www-form-urlencoded": CompiledFormDataValidator,
                 "multipart/form-data": MultiPartFormDataValidator,
             }
         ),
@@ -426,6 +440,14 @@ class FastAsyncApp(AsyncApp):  # type: ignore[misc]
         kwargs.setdefault("jsonifier", OnceJsonifier())
         super().__init__(import_name, **kwargs)
         self._middleware_app.api_cls = FastAsyncApi
+
+    def add_api(self, specification: Any, **kwargs: Any) -> Any:
+        """As Connexion's; every layer's operations then work out their body definitions once."""
+        api = super().add_api(specification, **kwargs)
+        for added in self.middleware.apis:  # the one Specification every layer builds operations from
+            if added.specification.operation_cls is OpenAPIOperation:
+                added.specification.operation_cls = OnceBodyOperation
+        return api
 
     def add_middleware(
         self,

@@ -29,6 +29,9 @@ from connexion.lifecycle import ConnexionRequest
 
 #: The scope key under which the request body validator leaves the decoded JSON body.
 PARSED_BODY = "authspec.json_body"
+#: The scope key under which the form validator leaves a parsed urlencoded form (``authspec.formbody``).
+PARSED_FORM = "authspec.form_body"
+URLENCODED = "application/x-www-form-urlencoded"
 #: orjson hands these to ``default`` (which refuses them): Connexion's encoder decides instead.
 _PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 #: orjson reads an integer of 19 digits or more as a float; such bodies are decoded by ``json``.
@@ -106,8 +109,9 @@ class OnceJsonifier(Jsonifier):  # type: ignore[misc]
 
 
 class ParsedBodyRequest(ConnexionRequest):  # type: ignore[misc]
-    """The handler's request: the JSON body the validator decoded, and no form parsing for a body
-    that is not a form (Connexion asks every request for its files)."""
+    """The handler's request: the JSON body the validator decoded, the urlencoded form it parsed
+    (``authspec.formbody``), and no form parsing for a body that is not a form, or that the
+    validator parsed (Connexion asks every request for its files; such a form holds none)."""
 
     async def json(self) -> Any:
         parsed = self.scope.get(PARSED_BODY, MISSING)
@@ -115,7 +119,15 @@ class ParsedBodyRequest(ConnexionRequest):  # type: ignore[misc]
             return parsed
         return await super().json()
 
+    async def form(self) -> Any:
+        parsed = self.scope.get(PARSED_FORM, MISSING)
+        if parsed is not MISSING and self.mimetype == URLENCODED:
+            return parsed
+        return await super().form()
+
     async def files(self) -> Any:
         if self.mimetype not in FORM_CONTENT_TYPES:
+            return {}
+        if self.mimetype == URLENCODED and PARSED_FORM in self.scope:
             return {}
         return await super().files()
