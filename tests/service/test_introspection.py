@@ -65,6 +65,24 @@ def test_a_missing_token_is_validation_failed(rs_api: Api) -> None:
     assert_error(rs_api.client.post("/api/v1/auth/introspect", data={}, headers=basic()), 400, "validation_failed")
 
 
+def test_a_token_past_its_maximum_length_is_validation_failed_even_fully_escaped(rs_api: Api) -> None:
+    # 4,097 characters that JSON escapes as surrogate pairs and a form percent-encodes (12 bytes each):
+    # the longest such body still fits the 64 KiB limit, so the answer is 400, not 413.
+    token = "\U0001f600" * 4097
+    escaped = '{"token": "' + "\\ud83d\\ude00" * 4097 + '"}'
+    json_answer = rs_api.client.post(
+        "/api/v1/auth/introspect", content=escaped, headers={**basic(), "Content-Type": "application/json"}
+    )
+    assert_error(json_answer, 400, "validation_failed")
+    form = "token=" + quote_plus(token)
+    form_answer = rs_api.client.post(
+        "/api/v1/auth/introspect",
+        content=form,
+        headers={**basic(), "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert_error(form_answer, 400, "validation_failed")
+
+
 def test_anything_but_an_active_access_token_is_inactive_and_nothing_more(rs_api: Api) -> None:
     login = rs_api.login("ada@example.com")
     for token in ("garbage", login.refresh, login.access[:-4] + "AAAA"):

@@ -489,7 +489,7 @@ export interface components {
             data: components["schemas"]["Health"];
         };
         /**
-         * @description The token to introspect, as the resource server received it.
+         * @description The token to introspect, as the resource server received it (authspec's access tokens are well under 1,000 characters). The bound keeps any allowed value, escaped in JSON or percent-encoded in a form (up to 12 bytes a character), under the 64 KiB body limit, so an over-long token is a 400, never a 413.
          * @example eyJhbGciOiJFZERTQSIsImtpZCI6ImRldi0xIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiIwYjVlIn0.c2lnbmF0dXJl
          */
         IntrospectedToken: string;
