@@ -23,6 +23,10 @@ from authspec.services.ports import (
     Revocation,
     Session,
     User,
+    exchangeable,
+    in_grace,
+    is_current,
+    successor_token,
 )
 
 
@@ -163,17 +167,10 @@ class MemoryRepository:
         session = None if parent is None else self.sessions.get(parent.session_id)
         if parent is None or session is None:
             return Exchange(ExchangeOutcome.INVALID)
-        if parent.revoked_at is not None or now >= parent.expires_at or not session.active_at(now, idle_ttl):
+        if not exchangeable(session, parent, now, idle_ttl):
             return Exchange(ExchangeOutcome.INVALID)
         if parent.rotated_at is None:
-            successor = RefreshToken(
-                token_hash=successor_hash,
-                session_id=session.id,
-                user_id=parent.user_id,
-                created_at=now,
-                expires_at=min(expires_at, session.expires_at),
-                parent_hash=parent_hash,
-            )
+            successor = successor_token(session, parent, successor_hash, now, expires_at)
             self.refresh_tokens[parent_hash] = dataclasses.replace(
                 parent, rotated_at=now, successor_hash=successor_hash
             )
@@ -182,12 +179,7 @@ class MemoryRepository:
                 session = self.sessions[session.id] = dataclasses.replace(session, last_active_at=now)
             return Exchange(ExchangeOutcome.ROTATED, session, parent, successor)
         child = None if parent.successor_hash is None else self.refresh_tokens.get(parent.successor_hash)
-        if (
-            child is not None
-            and (now - parent.rotated_at).total_seconds() <= grace
-            and child.rotated_at is None
-            and child.revoked_at is None
-        ):
+        if in_grace(parent, now, grace) and is_current(child):
             return Exchange(ExchangeOutcome.GRACE, session, parent, child)
         self._end_session(session.id, now, "refresh_token_reused")
         return Exchange(ExchangeOutcome.REUSED, session, parent)

@@ -146,6 +146,40 @@ class Exchange:
     successor: RefreshToken | None = None
 
 
+def exchangeable(session: Session, parent: RefreshToken, now: datetime, idle_ttl: int) -> bool:
+    """Whether ``parent`` may be exchanged at all: not revoked, not expired, its session active
+    (else ``exchange_refresh_token`` is INVALID). Every store decides with these four functions."""
+    return parent.revoked_at is None and now < parent.expires_at and session.active_at(now, idle_ttl)
+
+
+def successor_token(
+    session: Session, parent: RefreshToken, successor_hash: str, now: datetime, expires_at: datetime
+) -> RefreshToken:
+    """The token a rotation stores: never outliving its session."""
+    return RefreshToken(
+        token_hash=successor_hash,
+        session_id=session.id,
+        user_id=parent.user_id,
+        created_at=now,
+        expires_at=min(expires_at, session.expires_at),
+        parent_hash=parent.token_hash,
+    )
+
+
+def in_grace(parent: RefreshToken, now: datetime, grace: float) -> bool:
+    """A rotated ``parent`` presented again within ``grace`` seconds of its rotation."""
+    return (
+        parent.successor_hash is not None
+        and parent.rotated_at is not None
+        and (now - parent.rotated_at).total_seconds() <= grace
+    )
+
+
+def is_current(child: RefreshToken | None) -> bool:
+    """The successor is still the session's current token (neither rotated nor revoked)."""
+    return child is not None and child.rotated_at is None and child.revoked_at is None
+
+
 @dataclass(frozen=True)
 class ClientInfo:
     """Where a request came from, as the handler saw it (shown in the session list)."""

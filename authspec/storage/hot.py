@@ -20,7 +20,17 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from authspec.services.ports import Exchange, ExchangeOutcome, RefreshToken, Session, User
+from authspec.services.ports import (
+    Exchange,
+    ExchangeOutcome,
+    RefreshToken,
+    Session,
+    User,
+    exchangeable,
+    in_grace,
+    is_current,
+    successor_token,
+)
 from authspec.storage.engine import Database
 from authspec.storage.sqlite import Conn
 
@@ -122,36 +132,6 @@ def _utc(value: Any) -> Any:
     return value if value is None or value.tzinfo is UTC else value.astimezone(UTC)
 
 
-def _decide(session: Session, parent: RefreshToken, now: datetime, idle_ttl: int) -> bool:
-    """Whether the parent token may be exchanged at all (else the exchange is INVALID)."""
-    return parent.revoked_at is None and now < parent.expires_at and session.active_at(now, idle_ttl)
-
-
-def _successor(
-    session: Session, parent: RefreshToken, successor_hash: str, now: datetime, expires_at: datetime
-) -> RefreshToken:
-    return RefreshToken(
-        token_hash=successor_hash,
-        session_id=session.id,
-        user_id=parent.user_id,
-        created_at=now,
-        expires_at=min(expires_at, session.expires_at),
-        parent_hash=parent.token_hash,
-    )
-
-
-def _in_grace(parent: RefreshToken, now: datetime, grace: float) -> bool:
-    return (
-        parent.successor_hash is not None
-        and parent.rotated_at is not None
-        and (now - parent.rotated_at).total_seconds() <= grace
-    )
-
-
-def _live(child: RefreshToken | None) -> bool:
-    return child is not None and child.rotated_at is None and child.revoked_at is None
-
-
 class SqliteHot:
     """The hot path on SQLite: prepared statements on the loop connection's pysqlite connection."""
 
@@ -193,11 +173,11 @@ class SqliteHot:
             if row is None:
                 return Exchange(ExchangeOutcome.INVALID)
             session, parent = _session_of(row, _text), _refresh_of(row, _text, 10)
-            if not _decide(session, parent, now, idle_ttl):
+            if not exchangeable(session, parent, now, idle_ttl):
                 return Exchange(ExchangeOutcome.INVALID)
             at = stored(now)
             if parent.rotated_at is None:
-                successor = _successor(session, parent, successor_hash, now, expires_at)
+                successor = successor_token(session, parent, successor_hash, now, expires_at)
                 raw.execute(_ROTATE, (parent_hash, at, successor_hash))
                 raw.execute(
                     _INSERT_REFRESH,
@@ -207,10 +187,10 @@ class SqliteHot:
                     raw.execute(_TOUCH_LOCKED, (session.id, at))
                     session = dataclasses.replace(session, last_active_at=now)
                 return Exchange(ExchangeOutcome.ROTATED, session, parent, successor)
-            if _in_grace(parent, now, grace):
+            if in_grace(parent, now, grace):
                 child_row = raw.execute(_GET_REFRESH, (parent.successor_hash,)).fetchone()
                 child = None if child_row is None else _refresh_of(child_row, _text)
-                if child is not None and _live(child):
+                if child is not None and is_current(child):
                     return Exchange(ExchangeOutcome.GRACE, session, parent, child)
             await self.end_session(conn, session.id, now, "refresh_token_reused")
             return Exchange(ExchangeOutcome.REUSED, session, parent)

@@ -19,7 +19,16 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from authspec.services.ports import Exchange, ExchangeOutcome, Session, User
+from authspec.services.ports import (
+    Exchange,
+    ExchangeOutcome,
+    Session,
+    User,
+    exchangeable,
+    in_grace,
+    is_current,
+    successor_token,
+)
 from authspec.storage.engine import _UNAVAILABLE, Database, _AsyncConn, _is_unavailable, log
 from authspec.storage.hot import (
     EXCHANGE,
@@ -30,12 +39,8 @@ from authspec.storage.hot import (
     ROTATE_ALL,
     TOUCH_SESSION,
     EndSession,
-    _decide,
-    _in_grace,
-    _live,
     _refresh_of,
     _session_of,
-    _successor,
     _user_of,
     _utc,
 )
@@ -162,20 +167,20 @@ class PgHot:
         if row is None:
             return Exchange(ExchangeOutcome.INVALID)
         session, parent = _session_of(row, _utc), _refresh_of(row, _utc, 10)
-        if not _decide(session, parent, now, idle_ttl):
+        if not exchangeable(session, parent, now, idle_ttl):
             return Exchange(ExchangeOutcome.INVALID)
         if parent.rotated_at is None:
-            successor = _successor(session, parent, successor_hash, now, expires_at)
+            successor = successor_token(session, parent, successor_hash, now, expires_at)
             await driver.execute(
                 ROTATE_ALL, successor_hash, session.id, parent.user_id, now, successor.expires_at, parent_hash
             )
             if session.last_active_at < now:
                 session = dataclasses.replace(session, last_active_at=now)
             return Exchange(ExchangeOutcome.ROTATED, session, parent, successor)
-        if _in_grace(parent, now, grace):
+        if in_grace(parent, now, grace):
             child_row = await driver.fetchrow(GET_REFRESH, parent.successor_hash)
             child = None if child_row is None else _refresh_of(child_row, _utc)
-            if child is not None and _live(child):
+            if child is not None and is_current(child):
                 return Exchange(ExchangeOutcome.GRACE, session, parent, child)
         await self.end_session(lease.core, session.id, now, "refresh_token_reused")
         return Exchange(ExchangeOutcome.REUSED, session, parent)
