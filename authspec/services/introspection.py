@@ -150,11 +150,7 @@ class IntrospectionService:
             return {"active": False}
         session = await self.repo.get_session(claims.sid)
         now = self.clock.now()
-        if (
-            session is None
-            or session.user_id != claims.sub
-            or not session.active_at(now, self.settings.session_idle_ttl)
-        ):
+        if session is None or not session.carries(claims.sub, now, self.settings.session_idle_ttl):
             return {"active": False}
         return {
             "active": True,

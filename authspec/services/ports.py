@@ -62,6 +62,11 @@ class Session:
             return False
         return idle_ttl <= 0 or (now - self.last_active_at).total_seconds() < idle_ttl
 
+    def carries(self, user_id: str, now: datetime, idle_ttl: int = 0) -> bool:
+        """Whether an access token naming this session and ``user_id`` (its ``sub``) is good at
+        ``now``: the session is the user's and active. The bearer check and introspection ask this."""
+        return self.user_id == user_id and self.active_at(now, idle_ttl)
+
 
 #: Why a session ended (stored for audit; never shown to other users).
 REVOKE_REASONS = ("logout", "revoked", "refresh_token_revoked", "refresh_token_reused")

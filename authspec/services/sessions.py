@@ -52,7 +52,7 @@ class SessionService:
         now = self.clock.now()
         session = await self.repo.get_session(claims.sid)
         idle_ttl = self.settings.session_idle_ttl
-        if session is None or session.user_id != claims.sub or not session.active_at(now, idle_ttl):
+        if session is None or not session.carries(claims.sub, now, idle_ttl):
             raise Unauthorized("The session of this token has ended", code="session_ended")
         if (now - session.last_active_at).total_seconds() >= self.settings.session_touch_interval:
             await self.repo.touch_session(session.id, now)
